@@ -1,0 +1,116 @@
+//! `SessionStore` over DynamoDB: every rotation is a conditional update, so
+//! two refreshes racing with one token cannot both consume it.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::attrs::{Item, get_n, get_s, get_str_list, item, n, opt_s, s, str_list};
+use super::{DynamoStore, TTL_ATTRIBUTE, store_error, user_pk};
+use crate::auth::session::{MAX_LIVE_REFRESH_TOKENS, SessionRecord};
+use crate::error::StoreError;
+use crate::ports::SessionStore;
+
+pub(super) fn session_key(user_id: &str, session_id: &str) -> Item {
+    item([("pk", s(user_pk(user_id))), ("sk", s(format!("SESSION#{session_id}")))])
+}
+
+pub(super) fn session_item(rec: &SessionRecord) -> Item {
+    let mut it = session_key(&rec.user_id, &rec.session_id);
+    it.extend(item([
+        ("entity", s("session")),
+        ("user_id", s(rec.user_id.as_str())),
+        ("session_id", s(rec.session_id.as_str())),
+        ("live_hashes", str_list(&rec.live_hashes)),
+        ("rotated_at", n(rec.rotated_at)),
+        (TTL_ATTRIBUTE, n(rec.expires_at)),
+    ]));
+    if let Some(prev) = &rec.previous_hash {
+        it.insert("previous_hash".into(), s(prev.as_str()));
+    }
+    it
+}
+
+fn session_from(it: &Item) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        user_id: get_s(it, "user_id")?,
+        session_id: get_s(it, "session_id")?,
+        live_hashes: get_str_list(it, "live_hashes"),
+        previous_hash: opt_s(it, "previous_hash"),
+        rotated_at: get_n(it, "rotated_at")?,
+        expires_at: get_n(it, TTL_ATTRIBUTE)?,
+    })
+}
+
+fn is_condition_failure<R>(err: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>) -> bool {
+    err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
+}
+
+impl SessionStore for DynamoStore {
+    async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(user_id, session_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        out.item().map(session_from).transpose()
+    }
+
+    async fn rotate(&self, session: &SessionRecord, consumed: &str, next: &str, now: i64, expires_at: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(&session.user_id, &session.session_id)))
+            .update_expression("SET live_hashes = :next, previous_hash = :consumed, rotated_at = :now, #exp = :exp")
+            .condition_expression("contains(live_hashes, :consumed) AND #exp > :now")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":next", str_list(&[next.to_string()]))
+            .expression_attribute_values(":consumed", s(consumed))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":exp", n(expires_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn reissue_in_grace(&self, session: &SessionRecord, previous: &str, next: &str, grace_floor: i64, expires_at: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(&session.user_id, &session.session_id)))
+            .update_expression("SET live_hashes = list_append(live_hashes, :next), #exp = :exp")
+            .condition_expression("previous_hash = :prev AND rotated_at >= :floor AND size(live_hashes) < :max")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":next", AttributeValue::L(vec![s(next)]))
+            .expression_attribute_values(":prev", s(previous))
+            .expression_attribute_values(":floor", n(grace_floor))
+            .expression_attribute_values(":max", n(MAX_LIVE_REFRESH_TOKENS as i64))
+            .expression_attribute_values(":exp", n(expires_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn revoke(&self, user_id: &str, session_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(user_id, session_id)))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! Adapters: the port traits implemented over AWS services, and the AWS SDK
+//! configuration they share.
+
+pub mod dynamo;
+pub mod secrets;
+
+/// Loads the AWS SDK configuration once per cold start, from the environment
+/// (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` on the local stack).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

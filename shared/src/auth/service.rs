@@ -1,0 +1,151 @@
+//! The session flows behind `POST /v1/auth/anonymous`, `POST /v1/auth/refresh`
+//! and every bearer route: sign-up, refresh rotation, authentication.
+
+use std::net::IpAddr;
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+use super::access_token::{self, Claims};
+use super::keys::{KeyRing, Secrets};
+use super::refresh_token::RefreshToken;
+use super::session::{RefreshDecision, SessionRecord};
+use crate::config::Settings;
+use crate::error::{ApiError, unauthorized};
+use crate::ports::{AccountStore, NewAccount, Profile, SessionStore, SignupLimiter};
+use crate::rate_limit::Admission;
+use crate::time::rfc3339;
+
+/// The contract's `Session`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionGrant {
+    /// The user.
+    pub user_id: String,
+    /// A signed access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The single-use refresh token.
+    pub refresh_token: String,
+}
+
+const SIGNUP_WINDOW_SECS: i64 = 3600;
+
+/// The keyed hash under which a source IP is counted: never stored in clear,
+/// and not reversible by hashing all IPv4 addresses without the key.
+pub fn ip_key(secret: &[u8], ip: IpAddr) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(ip.to_string().as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn grant(keys: &KeyRing, settings: &Settings, refresh: &RefreshToken, now: i64) -> SessionGrant {
+    SessionGrant {
+        user_id: refresh.user_id.clone(),
+        access_token: access_token::issue(keys, &refresh.user_id, &refresh.session_id, now, settings.access_token_seconds),
+        token_type: "Bearer",
+        expires_in: settings.access_token_seconds,
+        refresh_token: refresh.expose(),
+    }
+}
+
+/// Creates an anonymous user with its first session, unless `source_ip` made
+/// too many sign-ups in the last hour.
+pub async fn sign_up<S: AccountStore + SignupLimiter>(
+    store: &S,
+    settings: &Settings,
+    secrets: &Secrets,
+    source_ip: IpAddr,
+    now: i64,
+) -> Result<SessionGrant, ApiError> {
+    let key = ip_key(&secrets.ip_hash_key, source_ip);
+    if let Admission::Limited { retry_after_secs } =
+        store.admit_signup(&key, now, settings.signup_limit_per_hour, SIGNUP_WINDOW_SECS).await?
+    {
+        return Err(ApiError::RateLimited {
+            message: "Too many new accounts from this network. Try again later.".into(),
+            retry_after_secs,
+        });
+    }
+    let user_id = uuid::Uuid::new_v4().simple().to_string();
+    let session_id = uuid::Uuid::new_v4().simple().to_string();
+    let refresh = RefreshToken::generate(&user_id, &session_id);
+    let account = NewAccount {
+        profile: Profile { user_id: user_id.clone(), credits: settings.free_credits, created_at: rfc3339(now) },
+        session: SessionRecord {
+            user_id,
+            session_id,
+            live_hashes: vec![refresh.hash()],
+            previous_hash: None,
+            rotated_at: now,
+            expires_at: now + settings.session_idle_seconds(),
+        },
+    };
+    store.create_account(&account).await?;
+    Ok(grant(&secrets.token_keys, settings, &refresh, now))
+}
+
+/// Exchanges a refresh token for a new pair: rotation, the grace for
+/// concurrent refreshes, and revocation on reuse.
+pub async fn refresh<S: SessionStore>(
+    store: &S,
+    settings: &Settings,
+    keys: &KeyRing,
+    raw_token: &str,
+    now: i64,
+) -> Result<SessionGrant, ApiError> {
+    let presented = RefreshToken::parse(raw_token).ok_or_else(refresh_rejected)?;
+    let hash = presented.hash();
+    let expires_at = now + settings.session_idle_seconds();
+    // A lost race re-reads and decides again; three rounds cover any honest concurrency.
+    for _ in 0..3 {
+        let session = store
+            .session(&presented.user_id, &presented.session_id)
+            .await?
+            .ok_or_else(refresh_rejected)?;
+        let next = RefreshToken::generate(&presented.user_id, &presented.session_id);
+        let applied = match session.decide(&hash, now, settings.refresh_grace_seconds) {
+            RefreshDecision::Rotate => store.rotate(&session, &hash, &next.hash(), now, expires_at).await?,
+            RefreshDecision::ReissueInGrace => {
+                let floor = now - settings.refresh_grace_seconds;
+                store.reissue_in_grace(&session, &hash, &next.hash(), floor, expires_at).await?
+            }
+            RefreshDecision::Revoke => {
+                tracing::warn!(session_id = %session.session_id, "refresh token reused after the grace: session revoked");
+                store.revoke(&session.user_id, &session.session_id).await?;
+                return Err(refresh_rejected());
+            }
+            RefreshDecision::Expired => return Err(refresh_rejected()),
+        };
+        if applied {
+            return Ok(grant(keys, settings, &next, now));
+        }
+    }
+    Err(ApiError::Unavailable("The session is busy; retry the refresh.".into()))
+}
+
+fn refresh_rejected() -> ApiError {
+    ApiError::Unauthorized("The refresh token is invalid, used or revoked. Sign in again.".into())
+}
+
+/// The bearer token of a request's `Authorization` header, verified by
+/// signature only.
+pub fn authenticate(keys: &KeyRing, authorization: Option<&str>, now: i64) -> Result<Claims, ApiError> {
+    let token = authorization
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(unauthorized)?;
+    access_token::verify(keys, token, now).ok_or_else(unauthorized)
+}
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

@@ -1,0 +1,95 @@
+//! Settings, read once from environment variables at cold start. Every variable
+//! is listed, with its default, in the README's settings table.
+
+use std::env;
+use std::str::FromStr;
+
+/// A setting that is missing or malformed: the function refuses to start.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// The settings every route shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// Access token lifetime in seconds (`ACCESS_TOKEN_SECONDS`, at most 900).
+    pub access_token_seconds: i64,
+    /// How long an already-used refresh token still answers (`REFRESH_GRACE_SECONDS`).
+    pub refresh_grace_seconds: i64,
+    /// Sliding inactivity window of a session (`SESSION_IDLE_DAYS`).
+    pub session_idle_days: i64,
+    /// Sign-ups allowed per source IP per sliding hour (`SIGNUP_LIMIT_PER_HOUR`).
+    pub signup_limit_per_hour: u32,
+    /// Credits a new user starts with (`FREE_CREDITS`).
+    pub free_credits: i64,
+}
+
+/// The contract caps access tokens at 15 minutes.
+pub const MAX_ACCESS_TOKEN_SECONDS: i64 = 900;
+
+impl Settings {
+    /// Reads the settings from the environment, with the documented defaults.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let settings = Settings {
+            table_name: required("TABLE_NAME")?,
+            access_token_seconds: parsed("ACCESS_TOKEN_SECONDS", MAX_ACCESS_TOKEN_SECONDS)?,
+            refresh_grace_seconds: parsed("REFRESH_GRACE_SECONDS", 10)?,
+            session_idle_days: parsed("SESSION_IDLE_DAYS", 180)?,
+            signup_limit_per_hour: parsed("SIGNUP_LIMIT_PER_HOUR", 30)?,
+            free_credits: parsed("FREE_CREDITS", 0)?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let check = |ok: bool, name: &'static str, problem: &str| {
+            if ok { Ok(()) } else { Err(ConfigError { name, problem: problem.into() }) }
+        };
+        check(
+            (1..=MAX_ACCESS_TOKEN_SECONDS).contains(&self.access_token_seconds),
+            "ACCESS_TOKEN_SECONDS",
+            "must be 1 to 900 (the contract caps access tokens at 15 minutes)",
+        )?;
+        check(self.refresh_grace_seconds >= 0, "REFRESH_GRACE_SECONDS", "must not be negative")?;
+        check(self.session_idle_days >= 1, "SESSION_IDLE_DAYS", "must be at least 1")?;
+        check(self.free_credits >= 0, "FREE_CREDITS", "must not be negative")?;
+        Ok(())
+    }
+
+    /// The sliding inactivity window in seconds.
+    pub fn session_idle_seconds(&self) -> i64 {
+        self.session_idle_days * 86_400
+    }
+}
+
+/// A required variable.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    match env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ConfigError { name, problem: "is required".into() }),
+    }
+}
+
+/// An optional variable: `None` when unset or empty.
+pub fn optional(name: &'static str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// A variable parsed as `T`, or `default` when unset.
+pub fn parsed<T: FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match optional(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
+            name,
+            problem: format!("`{raw}` is not a valid value"),
+        }),
+    }
+}

@@ -1,0 +1,53 @@
+//! Serving a [`Route`]: every request gets a request id, every outcome a
+//! response in the contract's shape (a panic too), one log line per request,
+//! and one error line for anything unexpected.
+
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use lambda_http::{Body, Request, Response, service_fn};
+use tracing::Instrument;
+
+use super::{Route, request, response};
+use crate::error::{ApiError, ErrorChain};
+
+/// Handles one request with `route`, turning every error and panic into a
+/// response. The local stack calls this too, so both run the same code.
+pub async fn respond<R: Route>(route: &R, req: Request) -> Response<Body> {
+    let request_id = request::request_id(&req);
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    let started = Instant::now();
+    let span = tracing::info_span!("request", %request_id);
+    let outcome = AssertUnwindSafe(route.handle(req).instrument(span.clone())).catch_unwind().await;
+    let _entered = span.enter();
+    let mut resp = match outcome {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(err)) => {
+            if let ApiError::Internal(cause) = &err {
+                tracing::error!(error = %ErrorChain(cause.as_ref()), "unexpected error");
+            }
+            response::error(&err, &request_id)
+        }
+        // The panic hook (see `telemetry`) already logged it, inside this span.
+        Err(_) => response::error(&ApiError::internal("handler panicked"), &request_id),
+    };
+    if let Ok(value) = request_id.parse() {
+        resp.headers_mut().insert("x-request-id", value);
+    }
+    // The path holds at most ids; the query (which may hold a webhook secret) is never logged.
+    tracing::info!(%method, %path, status = resp.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    resp
+}
+
+/// Runs `route` as a Lambda behind API Gateway's HTTP API.
+pub async fn run<R: Route>(route: R) -> Result<(), lambda_http::Error> {
+    let route = Arc::new(route);
+    lambda_http::run(service_fn(move |req: Request| {
+        let route = Arc::clone(&route);
+        async move { Ok::<_, Infallible>(respond(route.as_ref(), req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,14 @@
+//! Pro Portrait's domain crate: domain types and rules (no I/O), the port
+//! traits, and the adapters (DynamoDB, Secrets Manager) the Lambdas plug in.
+
+pub mod adapters;
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod http;
+pub mod ports;
+pub mod rate_limit;
+pub mod styles;
+pub mod telemetry;
+pub mod time;
