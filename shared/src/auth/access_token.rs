@@ -21,6 +21,8 @@ pub struct Claims {
     pub exp: i64,
     /// Always `pro-portrait`.
     pub iss: String,
+    /// A random id: no two tokens are the same, even issued in one second.
+    pub jti: String,
 }
 
 /// Signs a token for `user_id`'s session, valid `ttl` seconds from `now`.
@@ -34,6 +36,7 @@ pub fn issue(keys: &KeyRing, user_id: &str, session_id: &str, now: i64, ttl: i64
         iat: now,
         exp: now + ttl,
         iss: ISSUER.to_string(),
+        jti: uuid::Uuid::new_v4().simple().to_string(),
     };
     jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&key.secret))
         .expect("HS256 signing with an in-memory key cannot fail")
@@ -84,7 +87,7 @@ mod tests {
         let other = ring(&[("k1", 9)]);
         assert!(verify(&other, &token, 1_001).is_none(), "wrong secret");
         let mut parts: Vec<String> = token.split('.').map(String::from).collect();
-        let forged = B64.encode(br#"{"sub":"u2","sid":"s1","iat":1000,"exp":1900,"iss":"pro-portrait"}"#);
+        let forged = B64.encode(br#"{"sub":"u2","sid":"s1","iat":1000,"exp":1900,"iss":"pro-portrait","jti":"x"}"#);
         parts[1] = forged;
         assert!(verify(&keys, &parts.join("."), 1_001).is_none(), "payload swapped");
         assert!(verify(&keys, "not-a-token", 1_001).is_none());

@@ -51,3 +51,46 @@ pub async fn run<R: Route>(route: R) -> Result<(), lambda_http::Error> {
     }))
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Panics;
+    impl Route for Panics {
+        async fn handle(&self, _req: Request) -> Result<Response<Body>, ApiError> {
+            panic!("secret detail in /var/task at table pro-portrait-prod")
+        }
+    }
+
+    struct Fails;
+    impl Route for Fails {
+        async fn handle(&self, _req: Request) -> Result<Response<Body>, ApiError> {
+            Err(ApiError::internal("dynamodb: AccessDenied for arn:aws:iam::123"))
+        }
+    }
+
+    fn body(resp: &Response<Body>) -> serde_json::Value {
+        match resp.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_500_that_reveals_nothing() {
+        let resp = respond(&Panics, Request::default()).await;
+        assert_eq!(resp.status(), 500);
+        let b = body(&resp);
+        assert_eq!(b["error"]["code"], "internal");
+        assert!(!b.to_string().contains("secret") && !b.to_string().contains("/var/task"));
+        assert_eq!(resp.headers()["x-request-id"].to_str().unwrap(), b["error"]["request_id"]);
+    }
+
+    #[tokio::test]
+    async fn an_unexpected_error_becomes_a_500_that_reveals_nothing() {
+        let resp = respond(&Fails, Request::default()).await;
+        assert_eq!(resp.status(), 500);
+        assert!(!body(&resp).to_string().contains("arn:aws"));
+    }
+}

@@ -1,0 +1,191 @@
+//! `local-stack`: starts the AWS emulator on 127.0.0.1, creates the resources
+//! of `template.yaml` on it, serves every template route with the handler of
+//! its Lambda binary, writes `.local/stack.env`, and stops it all on Ctrl-C.
+//!
+//! Usage: `local-stack [--port N] [--env-file PATH] [--template PATH] [--moto PATH]`
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use local_stack::emulator::Emulator;
+use local_stack::registry::{self, Dispatch};
+use local_stack::resources::{self, Created};
+use local_stack::router::{Entry, Router};
+use local_stack::stack_env::StackEnv;
+use local_stack::template::{EnvValue, Template};
+use shared::config::Settings;
+use shared::error::BoxError;
+
+struct Args {
+    port: u16,
+    env_file: PathBuf,
+    template: PathBuf,
+    moto: PathBuf,
+}
+
+fn args() -> Result<Args, BoxError> {
+    let mut a = Args {
+        port: 0,
+        env_file: ".local/stack.env".into(),
+        template: "template.yaml".into(),
+        moto: ".venv/moto/bin/moto_server".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--port" => a.port = value()?.parse()?,
+            "--env-file" => a.env_file = value()?.into(),
+            "--template" => a.template = value()?.into(),
+            "--moto" => a.moto = value()?.into(),
+            other => return Err(format!("unknown argument {other}; see the README").into()),
+        }
+    }
+    Ok(a)
+}
+
+fn free_port() -> Result<u16, BoxError> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Sets a variable while this process has one thread.
+fn set_env(name: &str, value: &str) {
+    // SAFETY: called only from `main` before the serving runtime (and any other
+    // thread that could read the environment) exists.
+    unsafe { std::env::set_var(name, value) }
+}
+
+fn main() -> Result<(), BoxError> {
+    let args = args()?;
+    let template = Template::load(&args.template)?;
+    let api_listener = StdListener::bind(("127.0.0.1", args.port))?;
+    api_listener.set_nonblocking(true)?;
+    let api_url = format!("http://{}", api_listener.local_addr()?);
+
+    let log_dir = args.env_file.parent().map(PathBuf::from).unwrap_or_else(|| ".".into());
+    std::fs::create_dir_all(&log_dir)?;
+    let moto_port = free_port()?;
+    let mut emulator = Emulator::start(&args.moto, moto_port, &log_dir.join(format!("moto-{moto_port}.log")))?;
+    for (name, value) in [
+        ("AWS_ENDPOINT_URL", emulator.endpoint().as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", std::env::var("AWS_REGION").as_deref().unwrap_or("us-east-1")),
+    ] {
+        set_env(name, value);
+    }
+    // Resources are created on a runtime that is gone before the environment is set.
+    let created = tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+        emulator.wait_ready().await?;
+        let sdk = shared::adapters::aws_config().await;
+        resources::create(&sdk, &template, "pro-portrait-local").await
+    })?;
+    let mut pairs = vec![
+        ("API_URL".to_string(), api_url.clone()),
+        ("AWS_ENDPOINT_URL".to_string(), emulator.endpoint()),
+        ("AWS_REGION".to_string(), std::env::var("AWS_REGION")?),
+        ("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
+    ];
+    pairs.extend(resolve_environment(&template, &created)?);
+    for (name, value) in &pairs {
+        set_env(name, value);
+    }
+    let settings = Settings::from_env()?;
+    pairs.extend(settings_pairs(&settings));
+
+    shared::telemetry::init();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let router = Arc::new(build_router(&template).await?);
+        let server = tokio::spawn(local_stack::api::serve(tokio::net::TcpListener::from_std(api_listener)?, router));
+        self_check(&api_url).await?;
+        let _env_file = StackEnv::write(&args.env_file, &pairs)?;
+        println!("Pro Portrait local stack is up:");
+        for (k, v) in pairs.iter().filter(|(k, _)| !k.starts_with("AWS_SECRET")) {
+            println!("  {k}={v}");
+        }
+        println!("(written to {}; Ctrl-C stops everything)", args.env_file.display());
+        shutdown_signal().await;
+        server.abort();
+        println!("local stack stopped");
+        Ok::<_, BoxError>(())
+    })?;
+    drop(emulator);
+    Ok(())
+}
+
+/// The template's function environment, with `!Ref`s resolved to what was created.
+fn resolve_environment(template: &Template, created: &Created) -> Result<Vec<(String, String)>, BoxError> {
+    let mut out = Vec::new();
+    for (name, value) in &template.environment {
+        let resolved = match value {
+            EnvValue::Literal(v) => Some(v.clone()),
+            EnvValue::Ref(id) if *id == template.table.logical_id => Some(created.table_name.clone()),
+            EnvValue::Ref(id) if id == "AppSecretArn" => Some(created.secret_arn.clone()),
+            EnvValue::Ref(id) => created.buckets.get(id).or_else(|| created.queue_urls.get(id)).cloned(),
+            EnvValue::Other => None,
+        };
+        // Parameters (settings) keep the process environment or their defaults.
+        if let Some(v) = resolved {
+            out.push((name.clone(), v));
+        }
+    }
+    for q in template.queues.iter().filter(|q| template.queues.iter().any(|o| o.dead_letter_target.as_ref() == Some(&q.logical_id))) {
+        out.push(("DEAD_LETTER_QUEUE_URL".into(), created.queue_urls[&q.logical_id].clone()));
+    }
+    Ok(out)
+}
+
+fn settings_pairs(s: &Settings) -> Vec<(String, String)> {
+    [
+        ("ACCESS_TOKEN_SECONDS", s.access_token_seconds.to_string()),
+        ("REFRESH_GRACE_SECONDS", s.refresh_grace_seconds.to_string()),
+        ("SESSION_IDLE_DAYS", s.session_idle_days.to_string()),
+        ("SIGNUP_LIMIT_PER_HOUR", s.signup_limit_per_hour.to_string()),
+        ("FREE_CREDITS", s.free_credits.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Builds each binary's handler once, as each Lambda's cold start would.
+async fn build_router(template: &Template) -> Result<Router, BoxError> {
+    let mut built: Vec<(String, Dispatch)> = Vec::new();
+    let mut entries = Vec::new();
+    for spec in &template.routes {
+        let dispatch = match built.iter().find(|(b, _)| *b == spec.binary) {
+            Some((_, d)) => Arc::clone(d),
+            None => {
+                let d = registry::build(&spec.binary).await?;
+                built.push((spec.binary.clone(), Arc::clone(&d)));
+                d
+            }
+        };
+        entries.push(Entry { spec: spec.clone(), dispatch });
+    }
+    Ok(Router::new(entries))
+}
+
+/// One real request through the server before anyone is told it is up.
+async fn self_check(api_url: &str) -> Result<(), BoxError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = api_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(format!("GET /v1/styles HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes()).await?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await?;
+    if &head[9..12] != b"200" {
+        return Err(format!("self-check GET /v1/styles answered {}", String::from_utf8_lossy(&head)).into());
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

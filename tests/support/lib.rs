@@ -1,0 +1,153 @@
+//! What the integration tests share: the test stack's coordinates (from the
+//! env file `bin/test` passes as `STACK_ENV_FILE`), HTTP clients that each
+//! come from their own loopback address, and checks of the contract's shapes.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::OnceLock;
+
+use rand::Rng;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+/// The running test stack.
+pub struct Stack {
+    vars: HashMap<String, String>,
+}
+
+impl Stack {
+    /// A value from the stack's env file.
+    pub fn var(&self, key: &str) -> &str {
+        self.vars.get(key).unwrap_or_else(|| panic!("{key} missing from the stack env file"))
+    }
+
+    /// `API_URL` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.var("API_URL"))
+    }
+
+    /// An SDK configuration pointed at the stack's emulator.
+    pub async fn aws(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.var("AWS_ENDPOINT_URL"))
+            .region(aws_config::Region::new(self.var("AWS_REGION").to_string()))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await
+    }
+}
+
+/// The stack `bin/test` started for this run.
+pub fn stack() -> &'static Stack {
+    static STACK: OnceLock<Stack> = OnceLock::new();
+    STACK.get_or_init(|| {
+        let path = std::env::var("STACK_ENV_FILE")
+            .expect("STACK_ENV_FILE is not set: run the integration tests with bin/test, which starts their stack");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        Stack { vars: local_stack::stack_env::parse(&text).into_iter().collect() }
+    })
+}
+
+/// A random loopback address other than 127.0.0.1, so each test has its own
+/// "source IP" for the per-IP sign-up limit.
+pub fn random_loopback() -> IpAddr {
+    let mut r = rand::rng();
+    IpAddr::V4(Ipv4Addr::new(127, r.random_range(1..=254), r.random_range(0..=255), r.random_range(1..=254)))
+}
+
+/// An HTTP client whose connections come from `ip`.
+pub fn client_from(ip: IpAddr) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip).build().expect("client")
+}
+
+/// An HTTP client from a fresh random loopback address.
+pub fn client() -> reqwest::Client {
+    client_from(random_loopback())
+}
+
+/// A signed-up user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The whole `Session` body.
+    pub body: Value,
+}
+
+impl Session {
+    /// The user id.
+    pub fn user_id(&self) -> &str {
+        self.body["user_id"].as_str().unwrap()
+    }
+    /// The access token.
+    pub fn access(&self) -> &str {
+        self.body["access_token"].as_str().unwrap()
+    }
+    /// The refresh token.
+    pub fn refresh_token(&self) -> &str {
+        self.body["refresh_token"].as_str().unwrap()
+    }
+}
+
+/// `POST /v1/auth/anonymous` with `{}`; the raw response.
+pub async fn sign_up_raw(client: &reqwest::Client) -> Response {
+    client.post(stack().url("/v1/auth/anonymous")).json(&json!({})).send().await.expect("sign-up request")
+}
+
+/// Signs up a new user (asserting 201).
+pub async fn sign_up(client: &reqwest::Client) -> Session {
+    let resp = sign_up_raw(client).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    Session { body: resp.json().await.unwrap() }
+}
+
+/// `POST /v1/auth/refresh`; the raw response.
+pub async fn refresh_raw(client: &reqwest::Client, token: &str) -> Response {
+    client
+        .post(stack().url("/v1/auth/refresh"))
+        .json(&json!({"refresh_token": token}))
+        .send()
+        .await
+        .expect("refresh request")
+}
+
+/// `GET /v1/me` with `token`; the raw response.
+pub async fn me_raw(client: &reqwest::Client, token: &str) -> Response {
+    client.get(stack().url("/v1/me")).bearer_auth(token).send().await.expect("me request")
+}
+
+/// Asserts `resp` is the contract's error with `status` and `code`, and
+/// returns its body.
+pub async fn assert_error(resp: Response, status: u16, code: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status");
+    let header_id = resp.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_string());
+    let body: Value = resp.json().await.expect("error body is JSON");
+    let err = &body["error"];
+    assert_eq!(err["code"], code, "error code in {body}");
+    let message = err["message"].as_str().expect("message");
+    assert!(message.len() > 10, "a sentence a person can act on: {message}");
+    let request_id = err["request_id"].as_str().expect("request_id");
+    assert!(!request_id.is_empty());
+    assert_eq!(header_id.as_deref(), Some(request_id), "x-request-id matches the body");
+    assert_eq!(body.as_object().unwrap().len(), 1, "only `error` at top level");
+    body
+}
+
+/// Every item of the table, for checks of what is stored (tests only).
+pub async fn scan_table() -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let client = aws_sdk_dynamodb::Client::new(&stack().aws().await);
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .scan()
+            .table_name(stack().var("TABLE_NAME"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        items.extend(out.items().iter().cloned());
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return items;
+        }
+    }
+}
