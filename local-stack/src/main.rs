@@ -63,10 +63,11 @@ fn main() -> Result<(), BoxError> {
     api_listener.set_nonblocking(true)?;
     let api_url = format!("http://{}", api_listener.local_addr()?);
 
-    let log_dir = args.env_file.parent().map(PathBuf::from).unwrap_or_else(|| ".".into());
-    std::fs::create_dir_all(&log_dir)?;
-    let moto_port = free_port()?;
-    let mut emulator = Emulator::start(&args.moto, moto_port, &log_dir.join(format!("moto-{moto_port}.log")))?;
+    if let Some(dir) = args.env_file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let moto_log = args.env_file.with_extension("moto.log");
+    let mut emulator = Emulator::start(&args.moto, free_port()?, &moto_log)?;
     for (name, value) in [
         ("AWS_ENDPOINT_URL", emulator.endpoint().as_str()),
         ("AWS_ACCESS_KEY_ID", "test"),
