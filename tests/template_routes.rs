@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use local_stack::registry::BINARIES;
+use local_stack::registry::{BINARIES, SCHEDULED};
 use local_stack::template::Template;
 use serde_yaml::Value;
 
@@ -21,9 +21,12 @@ fn template() -> Template {
 fn every_route_has_a_handler_and_every_handler_a_route() {
     let t = template();
     let routed: BTreeSet<&str> = t.routes.iter().map(|r| r.binary.as_str()).collect();
-    let registered: BTreeSet<&str> = BINARIES.iter().copied().collect();
+    let registered: BTreeSet<&str> = BINARIES.iter().chain(SCHEDULED).copied().collect();
     let missing_handler: Vec<_> = routed.difference(&registered).collect();
     assert!(missing_handler.is_empty(), "template routes without a handler: {missing_handler:?}");
+    let scheduled: BTreeSet<&str> = t.scheduled.iter().map(String::as_str).collect();
+    let unscheduled: Vec<_> = scheduled.difference(&SCHEDULED.iter().copied().collect()).copied().collect();
+    assert!(unscheduled.is_empty(), "scheduled functions the local stack does not run: {unscheduled:?}");
     let named: BTreeSet<&str> = t.binaries.iter().map(String::as_str).collect();
     let unrouted: Vec<_> = registered.difference(&named).collect();
     assert!(unrouted.is_empty(), "handlers the template does not name: {unrouted:?}");
@@ -61,6 +64,9 @@ fn every_sample_event_reaches_its_functions_route() {
     let mut covered = BTreeSet::new();
     for entry in std::fs::read_dir(root().join("events")).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue; // events/scheduled/ holds non-HTTP events
+        }
         let binary = path.file_stem().unwrap().to_str().unwrap().to_string();
         let text = std::fs::read_to_string(&path).unwrap();
         let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

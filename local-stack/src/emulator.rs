@@ -1,5 +1,6 @@
 //! The AWS emulator (moto's server) as a child process on 127.0.0.1, stopped
-//! when this value is dropped.
+//! when this value is dropped. It is started through a small launcher that
+//! serves one request at a time (see `moto_single_threaded.py` for why).
 
 use std::fs::File;
 use std::path::Path;
@@ -16,14 +17,15 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Starts `moto_server` on `port`, its output going to `log`.
-    pub fn start(moto_server: &Path, port: u16, log: &Path) -> Result<Self, BoxError> {
-        if !moto_server.exists() {
-            return Err(format!("{} not found: run bin/stack or bin/test, which install it", moto_server.display()).into());
+    /// Starts moto with `python` (the venv's interpreter) on `port`, its
+    /// output going to `log`.
+    pub fn start(python: &Path, port: u16, log: &Path) -> Result<Self, BoxError> {
+        if !python.exists() {
+            return Err(format!("{} not found: run bin/stack or bin/test, which install the emulator", python.display()).into());
         }
         let out = File::create(log)?;
-        let child = Command::new(moto_server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new(python)
+            .args(["-c", include_str!("moto_single_threaded.py"), "127.0.0.1", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)

@@ -2,7 +2,8 @@
 //! of `template.yaml` on it, serves every template route with the handler of
 //! its Lambda binary, writes `.local/stack.env`, and stops it all on Ctrl-C.
 //!
-//! Usage: `local-stack [--port N] [--env-file PATH] [--template PATH] [--moto PATH]`
+//! Usage: `local-stack [--port N] [--env-file PATH] [--template PATH] [--python PATH]`
+//! (`--python`: the interpreter of the venv moto is installed in).
 
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ struct Args {
     port: u16,
     env_file: PathBuf,
     template: PathBuf,
-    moto: PathBuf,
+    python: PathBuf,
 }
 
 fn args() -> Result<Args, BoxError> {
@@ -29,7 +30,7 @@ fn args() -> Result<Args, BoxError> {
         port: 0,
         env_file: ".local/stack.env".into(),
         template: "template.yaml".into(),
-        moto: ".venv/moto/bin/moto_server".into(),
+        python: ".venv/moto/bin/python".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -38,7 +39,7 @@ fn args() -> Result<Args, BoxError> {
             "--port" => a.port = value()?.parse()?,
             "--env-file" => a.env_file = value()?.into(),
             "--template" => a.template = value()?.into(),
-            "--moto" => a.moto = value()?.into(),
+            "--python" => a.python = value()?.into(),
             other => return Err(format!("unknown argument {other}; see the README").into()),
         }
     }
@@ -67,7 +68,7 @@ fn main() -> Result<(), BoxError> {
         std::fs::create_dir_all(dir)?;
     }
     let moto_log = args.env_file.with_extension("moto.log");
-    let mut emulator = Emulator::start(&args.moto, free_port()?, &moto_log)?;
+    let mut emulator = Emulator::start(&args.python, free_port()?, &moto_log)?;
     for (name, value) in [
         ("AWS_ENDPOINT_URL", emulator.endpoint().as_str()),
         ("AWS_ACCESS_KEY_ID", "test"),
@@ -100,6 +101,10 @@ fn main() -> Result<(), BoxError> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let router = Arc::new(build_router(&template).await?);
         let server = tokio::spawn(local_stack::api::serve(tokio::net::TcpListener::from_std(api_listener)?, router));
+        let mut timers = Vec::new();
+        for binary in &template.scheduled {
+            timers.push(tokio::spawn(run_on_timer(binary.clone(), registry::build_scheduled(binary).await?)));
+        }
         self_check(&api_url).await?;
         let _env_file = StackEnv::write(&args.env_file, &pairs)?;
         println!("Pro Portrait local stack is up:");
@@ -109,6 +114,7 @@ fn main() -> Result<(), BoxError> {
         println!("(written to {}; Ctrl-C stops everything)", args.env_file.display());
         shutdown_signal().await;
         server.abort();
+        timers.iter().for_each(|t| t.abort());
         println!("local stack stopped");
         Ok::<_, BoxError>(())
     })?;
@@ -145,6 +151,7 @@ fn settings_pairs(s: &Settings) -> Vec<(String, String)> {
         ("SESSION_IDLE_DAYS", s.session_idle_days.to_string()),
         ("SIGNUP_LIMIT_PER_HOUR", s.signup_limit_per_hour.to_string()),
         ("FREE_CREDITS", s.free_credits.to_string()),
+        ("UNUSED_UPLOAD_SECONDS", s.unused_upload_seconds.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -181,6 +188,19 @@ async fn self_check(api_url: &str) -> Result<(), BoxError> {
         return Err(format!("self-check GET /v1/styles answered {}", String::from_utf8_lossy(&head)).into());
     }
     Ok(())
+}
+
+/// Runs a scheduled function every `LOCAL_SCHEDULE_SECONDS` (default 5): the
+/// template's rates are for production; locally, sooner is more useful.
+async fn run_on_timer(binary: String, tick: registry::Tick) {
+    let every = std::env::var("LOCAL_SCHEDULE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(every));
+    loop {
+        interval.tick().await;
+        if let Err(err) = tick().await {
+            tracing::error!(%binary, error = %err, "scheduled run failed");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -10,8 +10,24 @@ use shared::http::{Body, Request, Response, Route, serve::respond};
 /// A built handler, callable per request.
 pub type Dispatch = Arc<dyn Fn(Request) -> BoxFuture<'static, Response<Body>> + Send + Sync>;
 
-/// The binaries this server can run, which must be exactly those the template names.
-pub const BINARIES: &[&str] = &["auth-anonymous", "auth-refresh", "get-me", "get-styles"];
+/// The HTTP binaries this server can run.
+pub const BINARIES: &[&str] = &[
+    "auth-anonymous",
+    "auth-refresh",
+    "get-me",
+    "get-styles",
+    "create-upload",
+    "create-job",
+    "list-jobs",
+    "get-job",
+    "delete-job",
+];
+
+/// The scheduled binaries the local stack runs on a timer.
+pub const SCHEDULED: &[&str] = &["sweep-uploads"];
+
+/// One run of a scheduled function.
+pub type Tick = Arc<dyn Fn() -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
 
 fn wrap<R: Route>(route: R) -> Dispatch {
     let route = Arc::new(route);
@@ -28,6 +44,25 @@ pub async fn build(binary: &str) -> Result<Dispatch, BoxError> {
         "auth-refresh" => wrap(auth_refresh::AuthRefresh::from_env().await?),
         "get-me" => wrap(get_me::GetMe::from_env().await?),
         "get-styles" => wrap(get_styles::GetStyles::from_env().await?),
+        "create-upload" => wrap(create_upload::CreateUpload::from_env().await?),
+        "create-job" => wrap(create_job::CreateJob::from_env().await?),
+        "list-jobs" => wrap(list_jobs::ListJobs::from_env().await?),
+        "get-job" => wrap(get_job::GetJob::from_env().await?),
+        "delete-job" => wrap(delete_job::DeleteJob::from_env().await?),
         other => return Err(format!("no handler is registered for binary `{other}`").into()),
     })
+}
+
+/// Builds a scheduled binary's handler, as its cold start would.
+pub async fn build_scheduled(binary: &str) -> Result<Tick, BoxError> {
+    match binary {
+        "sweep-uploads" => {
+            let sweep = Arc::new(sweep_uploads::SweepUploads::from_env().await?);
+            Ok(Arc::new(move || {
+                let sweep = Arc::clone(&sweep);
+                Box::pin(async move { sweep.run(std::time::Duration::from_secs(50)).await.map(|_| ()) })
+            }))
+        }
+        other => Err(format!("no scheduled handler is registered for binary `{other}`").into()),
+    }
 }

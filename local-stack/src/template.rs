@@ -80,6 +80,8 @@ pub struct Template {
     pub routes: Vec<RouteSpec>,
     /// Every function's binary, routed or not.
     pub binaries: Vec<String>,
+    /// Binaries run on a schedule (EventBridge `Schedule`/`ScheduleV2` events).
+    pub scheduled: Vec<String>,
     /// Environment variables of the functions (globals and per function).
     pub environment: Vec<(String, EnvValue)>,
 }
@@ -154,6 +156,7 @@ impl Template {
         let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or_else(|| TemplateError("no Resources".into()))?;
         let (mut tables, mut buckets, mut queues, mut routes, mut binaries) = (vec![], vec![], vec![], vec![], vec![]);
         let mut environment = Vec::new();
+        let mut scheduled = Vec::new();
         env_vars(doc.get("Globals").and_then(|g| g.get("Function")), &mut environment);
         for (id, res) in resources {
             let id = text(id).unwrap_or_default();
@@ -191,8 +194,13 @@ impl Template {
                         .and_then(text)
                         .ok_or_else(|| TemplateError(format!("{id} has no Metadata.BuildProperties.Binary")))?;
                     for event in props.get("Events").and_then(Value::as_mapping).into_iter().flat_map(|m| m.values()) {
-                        if event.get("Type").and_then(text).as_deref() != Some("HttpApi") {
-                            continue;
+                        match event.get("Type").and_then(text).as_deref() {
+                            Some("HttpApi") => {}
+                            Some("Schedule" | "ScheduleV2") => {
+                                scheduled.push(binary.clone());
+                                continue;
+                            }
+                            _ => continue,
                         }
                         let p = event.get("Properties").ok_or_else(|| TemplateError(format!("{id}: HttpApi event without Properties")))?;
                         let (Some(method), Some(path)) = (p.get("Method").and_then(text), p.get("Path").and_then(text)) else {
@@ -210,7 +218,7 @@ impl Template {
             1 => tables.remove(0),
             n => return Err(TemplateError(format!("expected one DynamoDB table, found {n}"))),
         };
-        Ok(Template { table, buckets, queues, routes, binaries, environment })
+        Ok(Template { table, buckets, queues, routes, binaries, environment, scheduled })
     }
 }
 

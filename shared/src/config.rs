@@ -19,6 +19,13 @@ pub struct ConfigError {
 pub struct Settings {
     /// The DynamoDB table (`TABLE_NAME`).
     pub table_name: String,
+    /// The photo bucket (`BUCKET_NAME`).
+    pub bucket_name: String,
+    /// The generation queue (`QUEUE_URL`).
+    pub queue_url: String,
+    /// Seconds an upload may wait for its job before the sweep deletes it
+    /// (`UNUSED_UPLOAD_SECONDS`).
+    pub unused_upload_seconds: i64,
     /// Access token lifetime in seconds (`ACCESS_TOKEN_SECONDS`, at most 900).
     pub access_token_seconds: i64,
     /// How long an already-used refresh token still answers (`REFRESH_GRACE_SECONDS`).
@@ -39,6 +46,9 @@ impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let settings = Settings {
             table_name: required("TABLE_NAME")?,
+            bucket_name: required("BUCKET_NAME")?,
+            queue_url: required("QUEUE_URL")?,
+            unused_upload_seconds: parsed("UNUSED_UPLOAD_SECONDS", 3600)?,
             access_token_seconds: parsed("ACCESS_TOKEN_SECONDS", MAX_ACCESS_TOKEN_SECONDS)?,
             refresh_grace_seconds: parsed("REFRESH_GRACE_SECONDS", 10)?,
             session_idle_days: parsed("SESSION_IDLE_DAYS", 180)?,
@@ -61,6 +71,11 @@ impl Settings {
         check(self.refresh_grace_seconds >= 0, "REFRESH_GRACE_SECONDS", "must not be negative")?;
         check(self.session_idle_days >= 1, "SESSION_IDLE_DAYS", "must be at least 1")?;
         check(self.free_credits >= 0, "FREE_CREDITS", "must not be negative")?;
+        check(
+            (1..=23 * 3600).contains(&self.unused_upload_seconds),
+            "UNUSED_UPLOAD_SECONDS",
+            "must be 1 to 82800 (unused uploads are deleted within 24 hours)",
+        )?;
         Ok(())
     }
 

@@ -1,13 +1,19 @@
 //! What every route builds once per cold start: settings, secrets and the
-//! store, plus the bearer check they share.
+//! clients, plus the checks and views several routes share.
 
-use crate::adapters::{self, dynamo::DynamoStore};
+use std::time::Duration;
+
+use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::s3::PhotoStorage;
+use crate::adapters::sqs::GenerationQueue;
+use crate::adapters::{self};
 use crate::auth::access_token::Claims;
 use crate::auth::keys::Secrets;
 use crate::auth::service;
 use crate::config::Settings;
-use crate::error::{ApiError, BoxError};
+use crate::error::{ApiError, BoxError, unauthorized};
 use crate::http::{Request, request};
+use crate::jobs::{Job, LINK_SECONDS};
 
 /// Settings, secrets and clients, built once and shared by every request.
 #[derive(Debug, Clone)]
@@ -18,6 +24,10 @@ pub struct AppContext {
     pub secrets: Secrets,
     /// The DynamoDB-backed ports.
     pub store: DynamoStore,
+    /// The photo bucket.
+    pub photos: PhotoStorage,
+    /// The generation queue.
+    pub queue: GenerationQueue,
 }
 
 impl AppContext {
@@ -26,12 +36,41 @@ impl AppContext {
         let settings = Settings::from_env()?;
         let sdk = adapters::aws_config().await;
         let secrets = adapters::secrets::load(&sdk).await?;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), settings.table_name.clone());
-        Ok(AppContext { settings, secrets, store })
+        Ok(Self::with_config(settings, secrets, &sdk))
+    }
+
+    /// Builds the clients from an SDK configuration (benchmarks add an
+    /// interceptor to it).
+    pub fn with_config(settings: Settings, secrets: Secrets, sdk: &aws_config::SdkConfig) -> Self {
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table_name.clone());
+        let photos = PhotoStorage::new(sdk, settings.bucket_name.clone());
+        let queue = GenerationQueue::new(sdk, settings.queue_url.clone());
+        AppContext { settings, secrets, store, photos, queue }
     }
 
     /// The request's verified access-token claims (signature only), or 401.
     pub fn authenticate(&self, req: &Request) -> Result<Claims, ApiError> {
         service::authenticate(&self.secrets.token_keys, request::authorization(req), crate::time::now())
+    }
+
+    /// Verified claims whose session is confirmed alive with one small read.
+    pub async fn authenticate_live(&self, req: &Request) -> Result<Claims, ApiError> {
+        let claims = self.authenticate(req)?;
+        if !self.store.session_alive(&claims.sub, &claims.sid, crate::time::now()).await? {
+            return Err(unauthorized());
+        }
+        Ok(claims)
+    }
+
+    /// The contract's `Job`, with fresh short-lived links (signed locally,
+    /// no AWS call).
+    pub async fn job_json(&self, job: &Job) -> Result<serde_json::Value, ApiError> {
+        let ttl = Duration::from_secs(LINK_SECONDS);
+        let input_url = self.photos.presign_get(&job.input_key, ttl).await?;
+        let result_url = match &job.result_key {
+            Some(key) => Some(self.photos.presign_get(key, ttl).await?),
+            None => None,
+        };
+        Ok(serde_json::to_value(job.view(input_url, result_url)).map_err(ApiError::internal)?)
     }
 }

@@ -151,3 +151,91 @@ pub async fn scan_table() -> Vec<HashMap<String, aws_sdk_dynamodb::types::Attrib
         }
     }
 }
+
+/// A fixture file's bytes.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The store over the stack's table, for the domain crate's own functions.
+pub async fn store() -> shared::adapters::dynamo::DynamoStore {
+    shared::adapters::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack().aws().await), stack().var("TABLE_NAME"))
+}
+
+/// Gives `user_id` credits through the one ledger-writing function (as the
+/// support command and purchases do), never by writing the balance.
+pub async fn grant(user_id: &str, credits: i64) {
+    use shared::adapters::dynamo::ledger::{LedgerReason, Posting};
+    let posting = Posting {
+        user_id,
+        amount: credits,
+        reason: LedgerReason::SupportGrant,
+        reference: None,
+        active_jobs_delta: 0,
+        max_active_jobs: None,
+        now: chrono::Utc::now().timestamp(),
+    };
+    assert!(store().await.post(&posting).await.unwrap(), "grant to an existing user");
+}
+
+/// Asserts balance = sum of the ledger, and never below zero; returns the balance.
+pub async fn assert_invariant(user_id: &str) -> i64 {
+    match store().await.check_balance_invariant(user_id).await.unwrap() {
+        Ok(balance) => balance,
+        Err(violation) => panic!("balance invariant broken: {violation}"),
+    }
+}
+
+/// Uploads `bytes` the way the app does: `POST /v1/uploads`, then a `PUT`
+/// with exactly the returned method, URL and headers. Returns the upload id.
+pub async fn upload(client: &reqwest::Client, session: &Session, bytes: Vec<u8>, content_type: &str) -> String {
+    let resp = client
+        .post(stack().url("/v1/uploads"))
+        .bearer_auth(session.access())
+        .json(&json!({"content_type": content_type, "content_length": bytes.len()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "upload: {:?}", resp.text().await);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["method"], "PUT");
+    let mut put = client.put(body["upload_url"].as_str().unwrap());
+    for (name, value) in body["headers"].as_object().unwrap() {
+        put = put.header(name.as_str(), value.as_str().unwrap());
+    }
+    let stored = put.body(bytes).send().await.unwrap();
+    assert!(stored.status().is_success(), "PUT to the presigned URL: {}", stored.status());
+    body["upload_id"].as_str().unwrap().to_string()
+}
+
+/// The default style with `quality`.
+pub fn style(quality: &str) -> Value {
+    json!({"attire": "business_suit", "background": "office", "lighting": "soft_studio", "quality": quality})
+}
+
+/// `POST /v1/jobs`; the raw response.
+pub async fn create_job_raw(client: &reqwest::Client, session: &Session, upload_id: &str, quality: &str, key: Option<&str>) -> Response {
+    let mut req = client
+        .post(stack().url("/v1/jobs"))
+        .bearer_auth(session.access())
+        .json(&json!({"upload_id": upload_id, "style": style(quality)}));
+    if let Some(key) = key {
+        req = req.header("idempotency-key", key);
+    }
+    req.send().await.unwrap()
+}
+
+/// The caller's balance from `GET /v1/me`.
+pub async fn credits(client: &reqwest::Client, session: &Session) -> i64 {
+    let me: Value = me_raw(client, session.access()).await.json().await.unwrap();
+    me["credits"].as_i64().unwrap()
+}
+
+/// Keys of every object under `prefix` in the stack's bucket.
+pub async fn list_objects(prefix: &str) -> Vec<String> {
+    let sdk = stack().aws().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let out = s3.list_objects_v2().bucket(stack().var("BUCKET_NAME")).prefix(prefix).send().await.unwrap();
+    out.contents().iter().filter_map(|o| o.key().map(String::from)).collect()
+}

@@ -79,6 +79,9 @@ impl SignupLimiter for Memory {
 fn settings() -> Settings {
     Settings {
         table_name: "t".into(),
+        bucket_name: "b".into(),
+        queue_url: "q".into(),
+        unused_upload_seconds: 3600,
         access_token_seconds: 900,
         refresh_grace_seconds: 10,
         session_idle_days: 180,

@@ -42,6 +42,12 @@ pub fn path_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 /// body is not JSON at all; 422 when it is JSON but has unknown fields, a
 /// missing field or a value of the wrong type.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    typed(json_value(req)?)
+}
+
+/// The body as a JSON object, or 400. Bearer routes call this before checking
+/// the token, because 400 comes before 401, and [`typed`] after it.
+pub fn json_value(req: &Request) -> Result<serde_json::Value, ApiError> {
     let content_type = req
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -57,12 +63,20 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         Body::Binary(b) => b,
         _ => b"",
     };
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|_| ApiError::InvalidRequest("The request body is not valid JSON.".into()))?;
+    serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequest("The request body is not valid JSON.".into()))
+}
+
+/// A JSON value as `T`, or 422 saying what is wrong.
+pub fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::ValidationFailed("The request body must be a JSON object.".into()));
     }
     serde_json::from_value(value).map_err(|e| ApiError::ValidationFailed(format!("The request body is not accepted: {e}.")))
+}
+
+/// A query string parameter.
+pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.query_string_parameters_ref()?.first(name)
 }
 
 #[cfg(test)]

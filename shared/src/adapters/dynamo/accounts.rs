@@ -36,7 +36,7 @@ impl AccountStore for DynamoStore {
         let mut writes = vec![put(profile)?, put(session_item(&account.session))?];
         if p.credits > 0 {
             let now = account.session.rotated_at;
-            writes.push(ledger::entry_put(&self.table, &p.user_id, p.credits, LedgerReason::FreeCredits, now)?);
+            writes.push(ledger::entry_put(&self.table, &p.user_id, p.credits, LedgerReason::FreeCredits, None, now)?);
         }
         self.client
             .transact_write_items()

@@ -1,10 +1,13 @@
-//! Ledger entries: every change of a balance is one entry, so the balance is
-//! always the sum of the user's entries.
+//! The ledger: every change of a balance is one entry written in the same
+//! transaction as the balance change, so for every user, at every moment,
+//! balance = sum of the user's ledger entries, and never below zero.
+//! [`posting`] is the one function that writes balance changes; charges,
+//! refunds, grants and purchases all go through it.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
-use super::attrs::{item, n, s};
-use super::user_pk;
+use super::attrs::{get_n, item, n, s};
+use super::{DynamoStore, store_error, user_pk};
 use crate::error::StoreError;
 use crate::time::rfc3339;
 
@@ -13,6 +16,12 @@ use crate::time::rfc3339;
 pub enum LedgerReason {
     /// Credits every new account starts with (`FREE_CREDITS`).
     FreeCredits,
+    /// The price of a job.
+    JobCharge,
+    /// A failed or deleted job's price given back.
+    JobRefund,
+    /// Credits granted by an operator (the support command).
+    SupportGrant,
 }
 
 impl LedgerReason {
@@ -20,27 +29,151 @@ impl LedgerReason {
     pub fn as_str(self) -> &'static str {
         match self {
             LedgerReason::FreeCredits => "free_credits",
+            LedgerReason::JobCharge => "job_charge",
+            LedgerReason::JobRefund => "job_refund",
+            LedgerReason::SupportGrant => "support_grant",
         }
     }
 }
 
-/// The `Put` of one ledger entry, to go in the same transaction as the
-/// balance change it explains. Sort keys order entries by time.
-pub fn entry_put(table: &str, user_id: &str, amount: i64, reason: LedgerReason, now: i64) -> Result<TransactWriteItem, StoreError> {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+/// One balance change and what else changes on the profile with it.
+#[derive(Debug, Clone)]
+pub struct Posting<'a> {
+    /// The user.
+    pub user_id: &'a str,
+    /// Credits added (negative: taken).
+    pub amount: i64,
+    /// Why.
+    pub reason: LedgerReason,
+    /// What it refers to (a job id), if anything.
+    pub reference: Option<&'a str>,
+    /// Change of the user's count of queued or processing jobs.
+    pub active_jobs_delta: i64,
+    /// With a positive delta: the count must stay at most this.
+    pub max_active_jobs: Option<i64>,
+    /// When (Unix seconds).
+    pub now: i64,
+}
+
+/// The `Put` of a ledger row alone, for sign-up, where the profile is created
+/// with its opening balance in the same transaction.
+pub fn entry_put(table: &str, user_id: &str, amount: i64, reason: LedgerReason, reference: Option<&str>, now: i64) -> Result<TransactWriteItem, StoreError> {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let mut row = item([
+        ("pk", s(user_pk(user_id))),
+        ("sk", s(format!("LEDGER#{id}"))),
+        ("entity", s("ledger")),
+        ("user_id", s(user_id)),
+        ("amount", n(amount)),
+        ("reason", s(reason.as_str())),
+        ("created_at", s(rfc3339(now))),
+    ]);
+    if let Some(r) = reference {
+        row.insert("reference".into(), s(r));
+    }
     let put = Put::builder()
         .table_name(table)
-        .set_item(Some(item([
-            ("pk", s(user_pk(user_id))),
-            ("sk", s(format!("LEDGER#{now:012}#{id}"))),
-            ("entity", s("ledger")),
-            ("user_id", s(user_id)),
-            ("amount", n(amount)),
-            ("reason", s(reason.as_str())),
-            ("created_at", s(rfc3339(now))),
-        ])))
+        .set_item(Some(row))
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .map_err(StoreError::other)?;
     Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The two writes of a balance change: the profile's balance (only if the
+/// account exists and the balance stays at or above zero, and the active-job
+/// limit holds) and its ledger row. They go into one transaction, with
+/// whatever else the change belongs to. Index 0 is the profile update.
+pub fn posting(table: &str, p: &Posting<'_>) -> Result<[TransactWriteItem; 2], StoreError> {
+    let mut condition = "attribute_exists(pk) AND credits >= :debit".to_string();
+    let mut update = Update::builder()
+        .table_name(table)
+        .key("pk", s(user_pk(p.user_id)))
+        .key("sk", s("PROFILE"))
+        .expression_attribute_values(":amount", n(p.amount))
+        .expression_attribute_values(":debit", n((-p.amount).max(0)))
+        .expression_attribute_values(":delta", n(p.active_jobs_delta))
+        .expression_attribute_values(":zero", n(0));
+    if let Some(max) = p.max_active_jobs {
+        condition.push_str(" AND (attribute_not_exists(active_jobs) OR active_jobs < :max_active)");
+        update = update.expression_attribute_values(":max_active", n(max));
+    }
+    let update = update
+        .update_expression("SET credits = credits + :amount, active_jobs = if_not_exists(active_jobs, :zero) + :delta")
+        .condition_expression(condition)
+        .build()
+        .map_err(StoreError::other)?;
+    Ok([
+        TransactWriteItem::builder().update(update).build(),
+        entry_put(table, p.user_id, p.amount, p.reason, p.reference, p.now)?,
+    ])
+}
+
+/// A balance that does not match its ledger.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("user {user_id}: balance {balance}, ledger sum {ledger_sum}")]
+pub struct InvariantViolation {
+    /// The user.
+    pub user_id: String,
+    /// The stored balance.
+    pub balance: i64,
+    /// The sum of the user's ledger entries.
+    pub ledger_sum: i64,
+}
+
+impl DynamoStore {
+    /// Posts one balance change on its own (a grant, for instance). `false`
+    /// when the account does not exist or the balance would go below zero.
+    pub async fn post(&self, p: &Posting<'_>) -> Result<bool, StoreError> {
+        let writes = posting(&self.table, p)?;
+        match self.client.transact_write_items().set_transact_items(Some(writes.to_vec())).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if super::cancelled_by_condition(&e) => Ok(false),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Checks the invariant for one user from DynamoDB: balance = sum of the
+    /// ledger, and never below zero. Returns the balance.
+    pub async fn check_balance_invariant(&self, user_id: &str) -> Result<Result<i64, InvariantViolation>, StoreError> {
+        let profile = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(user_id)))
+            .key("sk", s("PROFILE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let balance = profile.item().map(|it| get_n(it, "credits")).transpose()?.unwrap_or(0);
+        let mut ledger_sum = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :ledger)")
+                .expression_attribute_values(":pk", s(user_pk(user_id)))
+                .expression_attribute_values(":ledger", s("LEDGER#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(store_error)?;
+            for row in page.items() {
+                ledger_sum += get_n(row, "amount")?;
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(if balance == ledger_sum && balance >= 0 {
+            Ok(balance)
+        } else {
+            Err(InvariantViolation { user_id: user_id.to_string(), balance, ledger_sum })
+        })
+    }
 }

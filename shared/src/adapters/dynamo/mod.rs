@@ -4,17 +4,24 @@
 //! |---|---|---|
 //! | profile | `USER#<user>` | `PROFILE` |
 //! | session | `USER#<user>` | `SESSION#<session>` |
-//! | ledger entry | `USER#<user>` | `LEDGER#<time>#<id>` |
+//! | ledger entry | `USER#<user>` | `LEDGER#<uuid v7>` |
+//! | upload | `USER#<user>` | `UPLOAD#<upload>` |
+//! | job | `USER#<user>` | `JOB#<job: uuid v7, so newest sorts last>` |
+//! | idempotency key | `USER#<user>` | `IDEM#<key>` |
 //! | sign-up counter | `SIGNUP#<hmac of ip>` | `SIGNUP` |
 //!
+//! Unused uploads are also in `GSI1` (`gsi1pk = UPLOADS_UNUSED#<day>`,
+//! `gsi1sk = <deadline>#…`) until a job uses them, for the sweep.
 //! `expires_at` (Unix seconds) is the table's TTL attribute. DynamoDB deletes
 //! expired items late (and the local emulator never), so reads ignore them.
 
 mod accounts;
 mod attrs;
+pub mod jobs;
 pub mod ledger;
 mod rate_limits;
 mod sessions;
+pub mod uploads;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -55,7 +62,7 @@ pub fn user_pk(user_id: &str) -> String {
 
 /// Maps an SDK error: throttling, timeouts and unreachable endpoints are
 /// `Unavailable` (the route answers 503), the rest unexpected.
-pub(crate) fn store_error<E, R>(err: SdkError<E, R>) -> StoreError
+pub fn store_error<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -75,4 +82,37 @@ where
         _ => false,
     };
     if transient { StoreError::Unavailable(err.to_string()) } else { StoreError::other(err) }
+}
+
+/// The cancellation reason codes of a cancelled transaction, one per item
+/// (`None` where that item was fine); `None` when the error is not a
+/// cancellation.
+pub(crate) fn cancellation_codes<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Option<Vec<Option<String>>> {
+    let service = err.as_service_error()?;
+    let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) = service else {
+        return None;
+    };
+    Some(
+        c.cancellation_reasons()
+            .iter()
+            .map(|r| r.code().filter(|code| *code != "None").map(str::to_string))
+            .collect(),
+    )
+}
+
+/// Whether a transaction was cancelled because a condition failed (not a
+/// conflict with another transaction).
+pub(crate) fn cancelled_by_condition<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    cancellation_codes(err).is_some_and(|codes| codes.iter().flatten().any(|c| c == "ConditionalCheckFailed"))
+}
+
+/// Whether the session item (projection `expires_at`) says the session is alive.
+pub(crate) fn session_alive_in(item: Option<&attrs::Item>, now: i64) -> bool {
+    item.filter(|it| !it.is_empty())
+        .and_then(|it| attrs::get_n(it, TTL_ATTRIBUTE).ok())
+        .is_some_and(|exp| exp > now)
 }

@@ -1,0 +1,49 @@
+//! Scheduled (EventBridge): deletes uploads no job used by their deadline, in
+//! batches, until none is due or the invocation's time is nearly spent.
+
+use std::time::{Duration, Instant};
+
+use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::s3::PhotoStorage;
+use shared::config::Settings;
+use shared::error::BoxError;
+use shared::sweep::{SweepReport, sweep_unused_uploads};
+
+/// Uploads handled per query.
+const BATCH: usize = 100;
+
+/// The scheduled job.
+pub struct SweepUploads {
+    store: DynamoStore,
+    photos: PhotoStorage,
+}
+
+impl SweepUploads {
+    /// Builds the clients from the environment.
+    pub async fn from_env() -> Result<Self, BoxError> {
+        let settings = Settings::from_env()?;
+        let sdk = shared::adapters::aws_config().await;
+        Ok(SweepUploads {
+            store: DynamoStore::new(shared::adapters::dynamo_client(&sdk), settings.table_name),
+            photos: PhotoStorage::new(&sdk, settings.bucket_name),
+        })
+    }
+
+    /// One run: sweeps for at most `budget`.
+    pub async fn run(&self, budget: Duration) -> Result<SweepReport, BoxError> {
+        let started = Instant::now();
+        let mut total = SweepReport::default();
+        loop {
+            let report = sweep_unused_uploads(&self.store, &self.photos, shared::time::now(), BATCH).await?;
+            total.deleted += report.deleted;
+            total.taken += report.taken;
+            if report.deleted + report.taken < BATCH || started.elapsed() > budget {
+                break;
+            }
+        }
+        if total.deleted + total.taken > 0 {
+            tracing::info!(deleted = total.deleted, taken = total.taken, "swept unused uploads");
+        }
+        Ok(total)
+    }
+}

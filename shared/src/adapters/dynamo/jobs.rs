@@ -1,0 +1,383 @@
+//! Job records. Creating a job is one transaction: the session is alive, the
+//! balance covers the price and the active-job limit holds (one conditional
+//! update of the profile), the ledger row, the job, the upload taken (once),
+//! and the idempotency key (once).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Get, Put, TransactGetItem, TransactWriteItem, Update};
+
+use super::attrs::{Item, get_n, get_s, item, n, opt_s, s};
+use super::ledger::{LedgerReason, Posting, posting};
+use super::sessions::session_key;
+use super::uploads::upload_record_key;
+use super::{DynamoStore, TTL_ATTRIBUTE, cancellation_codes, session_alive_in, store_error, user_pk};
+use crate::error::StoreError;
+use crate::jobs::{IDEMPOTENCY_SECONDS, Job, JobError, JobStatus, MAX_ACTIVE_JOBS};
+use crate::styles::StyleChoice;
+
+/// The key of a job record.
+pub fn job_key(user_id: &str, job_id: &str) -> Item {
+    item([("pk", s(user_pk(user_id))), ("sk", s(format!("JOB#{job_id}")))])
+}
+
+fn idempotency_key_item(user_id: &str, key: &str) -> Item {
+    item([("pk", s(user_pk(user_id))), ("sk", s(format!("IDEM#{key}")))])
+}
+
+fn job_item(job: &Job) -> Item {
+    let mut it = job_key(&job.user_id, &job.job_id);
+    it.extend(item([
+        ("entity", s("job")),
+        ("job_id", s(job.job_id.as_str())),
+        ("user_id", s(job.user_id.as_str())),
+        ("status", s(job.status.as_str())),
+        ("attire", s(job.style.attire.as_str())),
+        ("background", s(job.style.background.as_str())),
+        ("lighting", s(job.style.lighting.as_str())),
+        ("quality", s(job.style.quality.as_str())),
+        ("credits_charged", n(job.credits_charged)),
+        ("refunded", AttributeValue::Bool(job.refunded)),
+        ("created_at", n(job.created_at)),
+        ("updated_at", n(job.updated_at)),
+        ("upload_id", s(job.upload_id.as_str())),
+        ("input_key", s(job.input_key.as_str())),
+    ]));
+    it
+}
+
+/// Reads a stored job.
+pub fn job_from(it: &Item) -> Result<Job, StoreError> {
+    let status = get_s(it, "status")?;
+    Ok(Job {
+        job_id: get_s(it, "job_id")?,
+        user_id: get_s(it, "user_id")?,
+        status: JobStatus::parse(&status).ok_or_else(|| StoreError::other(format!("unknown job status {status}")))?,
+        style: StyleChoice {
+            attire: get_s(it, "attire")?,
+            background: get_s(it, "background")?,
+            lighting: get_s(it, "lighting")?,
+            quality: get_s(it, "quality")?,
+        },
+        credits_charged: get_n(it, "credits_charged")?,
+        refunded: it.get("refunded").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        created_at: get_n(it, "created_at")?,
+        updated_at: get_n(it, "updated_at")?,
+        completed_at: get_n(it, "completed_at").ok(),
+        upload_id: get_s(it, "upload_id")?,
+        input_key: get_s(it, "input_key")?,
+        result_key: opt_s(it, "result_key"),
+        error: opt_s(it, "error_code").map(|code| JobError { code, message: opt_s(it, "error_message").unwrap_or_default() }),
+    })
+}
+
+/// A job to create, and what it is created under.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    /// The job (status `queued`).
+    pub job: &'a Job,
+    /// The caller's session, which must be alive.
+    pub session_id: &'a str,
+    /// `Idempotency-Key` and the request's fingerprint.
+    pub idempotency: Option<(&'a str, &'a str)>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// What creating a job came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    /// Charged and recorded.
+    Created,
+    /// The session is revoked or lapsed.
+    SessionGone,
+    /// The upload record is missing, used by another job, or being swept.
+    UploadUnavailable,
+    /// The balance is short or the active-job limit is reached.
+    ProfileRefused,
+    /// The idempotency key was used before: (its fingerprint, its job id).
+    KeyUsed(String, String),
+}
+
+/// A stored idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// The fingerprint of the request that first used it.
+    pub fingerprint: String,
+    /// The job it created.
+    pub job_id: String,
+}
+
+impl DynamoStore {
+    /// Creates a job as one transaction (see the module doc). Retries a few
+    /// times when another transaction on the same items was in flight.
+    pub async fn create_job(&self, new: &NewJob<'_>) -> Result<CreateOutcome, StoreError> {
+        let job = new.job;
+        let session = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(session_key(&job.user_id, new.session_id)))
+            .condition_expression("#exp > :now")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", n(new.now))
+            .build()
+            .map_err(StoreError::other)?;
+        let [profile, ledger] = posting(
+            &self.table,
+            &Posting {
+                user_id: &job.user_id,
+                amount: -job.credits_charged,
+                reason: LedgerReason::JobCharge,
+                reference: Some(&job.job_id),
+                active_jobs_delta: 1,
+                max_active_jobs: Some(MAX_ACTIVE_JOBS),
+                now: new.now,
+            },
+        )?;
+        let job_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(job_item(job)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(StoreError::other)?;
+        let take_upload = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(upload_record_key(&job.user_id, &job.upload_id)))
+            .update_expression("SET job_id = :job REMOVE gsi1pk, gsi1sk")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(job_id) AND attribute_not_exists(sweeping)")
+            .expression_attribute_values(":job", s(job.job_id.as_str()))
+            .build()
+            .map_err(StoreError::other)?;
+        let mut writes = vec![
+            TransactWriteItem::builder().condition_check(session).build(),
+            profile,
+            ledger,
+            TransactWriteItem::builder().put(job_put).build(),
+            TransactWriteItem::builder().update(take_upload).build(),
+        ];
+        if let Some((key, fingerprint)) = new.idempotency {
+            let mut it = idempotency_key_item(&job.user_id, key);
+            it.extend(item([
+                ("entity", s("idempotency_key")),
+                ("user_id", s(job.user_id.as_str())),
+                ("fingerprint", s(fingerprint)),
+                ("job_id", s(job.job_id.as_str())),
+                (TTL_ATTRIBUTE, n(new.now + IDEMPOTENCY_SECONDS)),
+            ]));
+            // An expired key (not yet deleted by TTL) may be reused.
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(it))
+                .condition_expression("attribute_not_exists(pk) OR #exp <= :now")
+                .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(new.now))
+                .build()
+                .map_err(StoreError::other)?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
+        for attempt in 0..5u64 {
+            let result = self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
+            let err = match result {
+                Ok(_) => return Ok(CreateOutcome::Created),
+                Err(err) => err,
+            };
+            let Some(codes) = cancellation_codes(&err) else { return Err(store_error(err)) };
+            let failed = |i: usize| codes.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed");
+            if let Some((key, _)) = new.idempotency.filter(|_| failed(5)) {
+                match self.idempotency_key(&job.user_id, key, new.now).await? {
+                    Some(stored) => return Ok(CreateOutcome::KeyUsed(stored.fingerprint, stored.job_id)),
+                    None => {} // expired meanwhile: try again
+                }
+            } else if failed(0) {
+                return Ok(CreateOutcome::SessionGone);
+            } else if failed(4) {
+                return Ok(CreateOutcome::UploadUnavailable);
+            } else if failed(1) {
+                return Ok(CreateOutcome::ProfileRefused);
+            } else if failed(3) {
+                return Err(StoreError::other("job id collision"));
+            }
+            // A conflict with a concurrent transaction on the same items: back off and retry.
+            tokio::time::sleep(Duration::from_millis(20 * (attempt + 1) + rand::random::<u64>() % 30)).await;
+        }
+        Err(StoreError::Unavailable("job creation kept conflicting".into()))
+    }
+
+    /// The stored idempotency key, if it exists and has not expired.
+    pub async fn idempotency_key(&self, user_id: &str, key: &str, now: i64) -> Result<Option<StoredKey>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key_item(user_id, key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let Some(it) = out.item() else { return Ok(None) };
+        if get_n(it, TTL_ATTRIBUTE)? <= now {
+            return Ok(None);
+        }
+        Ok(Some(StoredKey { fingerprint: get_s(it, "fingerprint")?, job_id: get_s(it, "job_id")? }))
+    }
+
+    /// The profile's balance and active-job count (to explain a refusal).
+    pub async fn balance_and_active(&self, user_id: &str) -> Result<(i64, i64), StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(user_id)))
+            .key("sk", s("PROFILE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let it = out.item().ok_or_else(|| StoreError::other("profile missing"))?;
+        Ok((get_n(it, "credits")?, get_n(it, "active_jobs").unwrap_or(0)))
+    }
+
+    /// The job, behind a live session, in one read. `None`: the session is
+    /// gone; `Some(None)`: no such job of this user.
+    pub async fn job_with_live_session(&self, user_id: &str, session_id: &str, job_id: &str, now: i64) -> Result<Option<Option<Job>>, StoreError> {
+        let get = |key: Item| {
+            Get::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .build()
+                .map(|g| TransactGetItem::builder().get(g).build())
+                .map_err(StoreError::other)
+        };
+        let out = self
+            .client
+            .transact_get_items()
+            .transact_items(get(session_key(user_id, session_id))?)
+            .transact_items(get(job_key(user_id, job_id))?)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let responses = out.responses();
+        if !session_alive_in(responses.first().and_then(|r| r.item()), now) {
+            return Ok(None);
+        }
+        let job = responses.get(1).and_then(|r| r.item()).filter(|it| !it.is_empty()).map(job_from).transpose()?;
+        Ok(Some(job))
+    }
+
+    /// Whether the session is alive (one small read).
+    pub async fn session_alive(&self, user_id: &str, session_id: &str, now: i64) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(user_id, session_id)))
+            .projection_expression("#exp")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(session_alive_in(out.item(), now))
+    }
+
+    /// A page of the user's jobs, newest first, after `after` (a job id);
+    /// with the id to continue after when there are more.
+    pub async fn list_jobs(&self, user_id: &str, limit: usize, after: Option<&str>) -> Result<(Vec<Job>, Option<String>), StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :job)")
+            .expression_attribute_values(":pk", s(user_pk(user_id)))
+            .expression_attribute_values(":job", s("JOB#"))
+            .scan_index_forward(false)
+            // One more than the page, to know whether another page exists.
+            .limit(limit as i32 + 1);
+        if let Some(after) = after {
+            query = query.set_exclusive_start_key(Some(job_key(user_id, after)));
+        }
+        let out = query.send().await.map_err(store_error)?;
+        let mut jobs = out.items().iter().map(job_from).collect::<Result<Vec<_>, _>>()?;
+        let next = (jobs.len() > limit).then(|| {
+            jobs.truncate(limit);
+            jobs[limit - 1].job_id.clone()
+        });
+        Ok((jobs, next))
+    }
+
+    /// Fails a queued or processing job and refunds it, in one transaction.
+    /// `false` when the job is no longer active (someone else finished it).
+    pub async fn fail_and_refund(&self, job: &Job, error: &JobError, now: i64) -> Result<bool, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(job_key(&job.user_id, &job.job_id)))
+            .update_expression("SET #st = :failed, refunded = :t, error_code = :code, error_message = :msg, updated_at = :now, completed_at = :now")
+            .condition_expression("#st IN (:queued, :processing)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":code", s(error.code.as_str()))
+            .expression_attribute_values(":msg", s(error.message.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(StoreError::other)?;
+        let refund = self.refund_postings(job, now)?;
+        self.transact_conditional(vec![TransactWriteItem::builder().update(update).build(), refund[0].clone(), refund[1].clone()]).await
+    }
+
+    /// Deletes a job's record and its upload record; an active job is
+    /// refunded and its slot freed in the same transaction. `false` when the
+    /// job changed meanwhile (read it again and retry).
+    pub async fn delete_job(&self, job: &Job) -> Result<bool, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(job_key(&job.user_id, &job.job_id)))
+            .condition_expression("#st = :status")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":status", s(job.status.as_str()))
+            .build()
+            .map_err(StoreError::other)?;
+        let upload = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(upload_record_key(&job.user_id, &job.upload_id)))
+            .build()
+            .map_err(StoreError::other)?;
+        let mut writes = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().delete(upload).build(),
+        ];
+        if job.status.is_active() {
+            writes.extend(self.refund_postings(job, crate::time::now())?);
+        }
+        self.transact_conditional(writes).await
+    }
+
+    fn refund_postings(&self, job: &Job, now: i64) -> Result<[TransactWriteItem; 2], StoreError> {
+        posting(
+            &self.table,
+            &Posting {
+                user_id: &job.user_id,
+                amount: job.credits_charged,
+                reason: LedgerReason::JobRefund,
+                reference: Some(&job.job_id),
+                active_jobs_delta: -1,
+                max_active_jobs: None,
+                now,
+            },
+        )
+    }
+
+    async fn transact_conditional(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        for attempt in 0..5u64 {
+            match self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await {
+                Ok(_) => return Ok(true),
+                Err(e) => match cancellation_codes(&e) {
+                    Some(codes) if codes.iter().flatten().any(|c| c == "ConditionalCheckFailed") => return Ok(false),
+                    Some(_) => tokio::time::sleep(Duration::from_millis(20 * (attempt + 1))).await,
+                    None => return Err(store_error(e)),
+                },
+            }
+        }
+        Err(StoreError::Unavailable("transaction kept conflicting".into()))
+    }
+}

@@ -1,0 +1,167 @@
+//! Upload records: one per presigned upload, indexed in `GSI1` by the time it
+//! must be used by, until a job uses it. The sweep first marks an unused
+//! record `sweeping` (after which no job can take it), then deletes the
+//! object, then the record: a failure part-way is finished by the next run.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+
+use super::attrs::{Item, get_s, item, n, s};
+use super::sessions::session_key;
+use super::{DynamoStore, TTL_ATTRIBUTE, cancelled_by_condition, store_error, user_pk};
+use crate::error::StoreError;
+use crate::time::rfc3339;
+
+/// An upload that was never used by a job and is past its time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueUpload {
+    /// The owner.
+    pub user_id: String,
+    /// The upload.
+    pub upload_id: String,
+    /// Its object.
+    pub s3_key: String,
+}
+
+/// The key of an upload record.
+pub fn upload_record_key(user_id: &str, upload_id: &str) -> Item {
+    item([("pk", s(user_pk(user_id))), ("sk", s(format!("UPLOAD#{upload_id}")))])
+}
+
+fn day_shard(unix: i64) -> String {
+    format!("UPLOADS_UNUSED#{}", &rfc3339(unix)[..10])
+}
+
+/// How many days back the sweep looks for unused uploads.
+const SWEEP_DAYS: i64 = 7;
+
+impl DynamoStore {
+    /// Records a new upload, only if the caller's session is alive (checked
+    /// in the same transaction). `false` when the session is gone.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_upload(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        upload_id: &str,
+        s3_key: &str,
+        content_type: &str,
+        content_length: u64,
+        now: i64,
+        use_by: i64,
+    ) -> Result<bool, StoreError> {
+        let mut record = upload_record_key(user_id, upload_id);
+        record.extend(item([
+            ("entity", s("upload")),
+            ("user_id", s(user_id)),
+            ("upload_id", s(upload_id)),
+            ("s3_key", s(s3_key)),
+            ("content_type", s(content_type)),
+            ("content_length", n(content_length as i64)),
+            ("created_at", n(now)),
+            ("use_by", n(use_by)),
+            ("gsi1pk", s(day_shard(use_by))),
+            ("gsi1sk", s(format!("{use_by:012}#{user_id}#{upload_id}"))),
+        ]));
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(session_key(user_id, session_id)))
+            .condition_expression("#exp > :now")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(StoreError::other)?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(StoreError::other)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(check).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_by_condition(&e) => Ok(false),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Whether the upload record exists, and whether a job already uses it.
+    pub async fn upload_state(&self, user_id: &str, upload_id: &str) -> Result<Option<bool>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(upload_record_key(user_id, upload_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(out.item().map(|it| it.contains_key("job_id") || it.contains_key("sweeping")))
+    }
+
+    /// Unused uploads whose time ran out before `now`, at most `limit`.
+    pub async fn due_uploads(&self, now: i64, limit: usize) -> Result<Vec<DueUpload>, StoreError> {
+        let mut due = Vec::new();
+        for days_back in (0..=SWEEP_DAYS).rev() {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI1")
+                .key_condition_expression("gsi1pk = :day AND gsi1sk <= :now")
+                .expression_attribute_values(":day", s(day_shard(now - days_back * 86_400)))
+                .expression_attribute_values(":now", s(format!("{now:012}~")))
+                .limit((limit - due.len()) as i32)
+                .send()
+                .await
+                .map_err(store_error)?;
+            for it in out.items() {
+                if it.contains_key("job_id") {
+                    continue;
+                }
+                due.push(DueUpload { user_id: get_s(it, "user_id")?, upload_id: get_s(it, "upload_id")?, s3_key: get_s(it, "s3_key")? });
+            }
+            if due.len() >= limit {
+                break;
+            }
+        }
+        Ok(due)
+    }
+
+    /// Marks an unused upload as being swept, so no job can use it from now
+    /// on. `false` when a job took it first (or it is gone).
+    pub async fn mark_sweeping(&self, upload: &DueUpload) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(upload_record_key(&upload.user_id, &upload.upload_id)))
+            .update_expression("SET sweeping = :t")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(job_id)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Removes a swept upload's record.
+    pub async fn delete_upload_record(&self, user_id: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(upload_record_key(user_id, upload_id)))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}

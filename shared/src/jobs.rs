@@ -1,0 +1,270 @@
+//! Jobs: the record of one paid generation, its rules, and the contract's
+//! `Job` view of it.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::styles::StyleChoice;
+use crate::time::rfc3339;
+
+/// At most this many jobs of one user are queued or processing at once.
+pub const MAX_ACTIVE_JOBS: i64 = 3;
+/// Links in a `Job` live this long (the contract allows at most 15 minutes).
+pub const LINK_SECONDS: u64 = 600;
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Paid, waiting for the worker.
+    Queued,
+    /// At the provider.
+    Processing,
+    /// Done, with a result.
+    Succeeded,
+    /// Failed, and refunded.
+    Failed,
+}
+
+impl JobStatus {
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Processing => "processing",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [JobStatus::Queued, JobStatus::Processing, JobStatus::Succeeded, JobStatus::Failed]
+            .into_iter()
+            .find(|st| st.as_str() == s)
+    }
+
+    /// Queued or processing: holds a slot of the active-job limit.
+    pub fn is_active(self) -> bool {
+        matches!(self, JobStatus::Queued | JobStatus::Processing)
+    }
+}
+
+/// Why a job failed, as the contract lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobError {
+    /// `content_rejected`, `invalid_image`, `provider_failed` or `timed_out`.
+    pub code: String,
+    /// For the person.
+    pub message: String,
+}
+
+/// A job as stored: the style, price, status, timestamps and S3 keys; nothing
+/// else about the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Time-ordered id (UUID v7).
+    pub job_id: String,
+    /// The owner.
+    pub user_id: String,
+    /// Where it is.
+    pub status: JobStatus,
+    /// The chosen style.
+    pub style: StyleChoice,
+    /// The price paid.
+    pub credits_charged: i64,
+    /// Whether the price was given back.
+    pub refunded: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Unix seconds, once succeeded or failed.
+    pub completed_at: Option<i64>,
+    /// The upload it uses.
+    pub upload_id: String,
+    /// The photo's S3 key.
+    pub input_key: String,
+    /// The result's S3 key, once there is one.
+    pub result_key: Option<String>,
+    /// Why it failed.
+    pub error: Option<JobError>,
+}
+
+/// The contract's `Job`.
+#[derive(Debug, Serialize)]
+pub struct JobView<'a> {
+    job_id: &'a str,
+    status: &'static str,
+    style: &'a StyleChoice,
+    credits_charged: i64,
+    refunded: bool,
+    created_at: String,
+    updated_at: String,
+    completed_at: Option<String>,
+    input_url: String,
+    result_url: Option<String>,
+    error: Option<&'a JobError>,
+}
+
+impl Job {
+    /// The contract's view, with the short-lived links given.
+    pub fn view(&self, input_url: String, result_url: Option<String>) -> JobView<'_> {
+        JobView {
+            job_id: &self.job_id,
+            status: self.status.as_str(),
+            style: &self.style,
+            credits_charged: self.credits_charged,
+            refunded: self.refunded,
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+            completed_at: self.completed_at.map(rfc3339),
+            input_url,
+            result_url: if self.status == JobStatus::Succeeded { result_url } else { None },
+            error: self.error.as_ref(),
+        }
+    }
+}
+
+/// A new time-ordered job id.
+pub fn new_job_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// Whether `id` has the shape of our ids (32 lowercase hex digits); anything
+/// else cannot name a job or upload and is answered 404 without a lookup.
+pub fn is_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `POST /v1/jobs` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJobRequest {
+    /// The upload to use.
+    pub upload_id: String,
+    /// The style.
+    pub style: StyleChoice,
+}
+
+impl CreateJobRequest {
+    /// A fingerprint of the request, to tell an idempotent retry from a
+    /// different request under the same key.
+    pub fn fingerprint(&self) -> String {
+        let canonical = serde_json::to_string(self).expect("plain struct serializes");
+        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+/// Checks an `Idempotency-Key` header: 1 to 128 visible ASCII characters.
+pub fn idempotency_key(raw: Option<&[u8]>) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let ok = (1..=128).contains(&raw.len()) && raw.iter().all(|b| (0x21..=0x7e).contains(b));
+    if !ok {
+        return Err(ApiError::ValidationFailed("Idempotency-Key must be 1 to 128 visible ASCII characters.".into()));
+    }
+    Ok(Some(String::from_utf8(raw.to_vec()).expect("ASCII")))
+}
+
+/// `limit` and `cursor` of `GET /v1/jobs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// 1 to 100.
+    pub limit: usize,
+    /// The last job id of the previous page.
+    pub after: Option<String>,
+}
+
+impl Page {
+    /// Parses the query parameters; a bad `limit` or `cursor` is 422.
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let limit = match limit {
+            None => 20,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=100).contains(l))
+                .ok_or_else(|| ApiError::ValidationFailed("limit must be a whole number from 1 to 100.".into()))?,
+        };
+        let after = match cursor {
+            None | Some("") => None,
+            Some(raw) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(raw)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .filter(|id| is_id(id))
+                    .ok_or_else(|| ApiError::ValidationFailed("cursor is not a next_cursor this API returned.".into()))?,
+            ),
+        };
+        Ok(Page { limit, after })
+    }
+
+    /// The cursor that continues after `job_id`.
+    pub fn cursor_after(job_id: &str) -> String {
+        URL_SAFE_NO_PAD.encode(job_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_creation() {
+        let a = new_job_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_job_id();
+        assert!(a < b && is_id(&a) && is_id(&b));
+        assert!(!is_id("../../etc") && !is_id(&a.to_uppercase()));
+    }
+
+    #[test]
+    fn idempotency_keys() {
+        assert_eq!(idempotency_key(None).unwrap(), None);
+        assert_eq!(idempotency_key(Some(b"retry-1")).unwrap().as_deref(), Some("retry-1"));
+        for bad in [&b""[..], b"has space", &[b'a'; 129], "é".as_bytes()] {
+            assert_eq!(idempotency_key(Some(bad)).unwrap_err().status(), 422);
+        }
+    }
+
+    #[test]
+    fn pages() {
+        assert_eq!(Page::parse(None, None).unwrap(), Page { limit: 20, after: None });
+        let id = new_job_id();
+        let p = Page::parse(Some("5"), Some(&Page::cursor_after(&id))).unwrap();
+        assert_eq!((p.limit, p.after.as_deref()), (5, Some(id.as_str())));
+        for (l, c) in [(Some("0"), None), (Some("101"), None), (Some("x"), None), (None, Some("garbage!")), (None, Some("YWJj"))] {
+            assert_eq!(Page::parse(l, c).unwrap_err().status(), 422);
+        }
+    }
+
+    #[test]
+    fn fingerprints_tell_bodies_apart() {
+        let style = StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() };
+        let a = CreateJobRequest { upload_id: "u1".into(), style: style.clone() };
+        let mut b = a.clone();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        b.style.quality = "high".into();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn result_links_only_when_succeeded() {
+        let style = StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() };
+        let job = Job {
+            job_id: "j".into(), user_id: "u".into(), status: JobStatus::Queued, style, credits_charged: 1,
+            refunded: false, created_at: 0, updated_at: 0, completed_at: None, upload_id: "up".into(),
+            input_key: "k".into(), result_key: None, error: None,
+        };
+        let v = serde_json::to_value(job.view("in".into(), Some("out".into()))).unwrap();
+        assert_eq!(v["result_url"], serde_json::Value::Null);
+        assert_eq!(v["status"], "queued");
+        assert_eq!(v["completed_at"], serde_json::Value::Null);
+    }
+}
