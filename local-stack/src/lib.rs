@@ -7,5 +7,6 @@ pub mod emulator;
 pub mod registry;
 pub mod resources;
 pub mod router;
+pub mod sqs_trigger;
 pub mod stack_env;
 pub mod template;

@@ -69,6 +69,22 @@ fn main() -> Result<(), BoxError> {
     }
     let moto_log = args.env_file.with_extension("moto.log");
     let mut emulator = Emulator::start(&args.python, free_port()?, &moto_log)?;
+    // The KIE simulator stands in for the provider unless KIE_BASE_URL names one.
+    let kie_sim = match std::env::var("KIE_BASE_URL") {
+        Ok(_) => None,
+        Err(_) => {
+            let listener = StdListener::bind("127.0.0.1:0")?;
+            listener.set_nonblocking(true)?;
+            let url = format!("http://{}", listener.local_addr()?);
+            let key = std::env::var("KIE_API_KEY").unwrap_or_else(|_| uuid::Uuid::new_v4().simple().to_string());
+            set_env("KIE_BASE_URL", &url);
+            set_env("KIE_API_KEY", &key);
+            Some((listener, url, key))
+        }
+    };
+    if std::env::var("PUBLIC_API_URL").is_err() {
+        set_env("PUBLIC_API_URL", &api_url);
+    }
     for (name, value) in [
         ("AWS_ENDPOINT_URL", emulator.endpoint().as_str()),
         ("AWS_ACCESS_KEY_ID", "test"),
@@ -96,11 +112,28 @@ fn main() -> Result<(), BoxError> {
     }
     let settings = Settings::from_env()?;
     pairs.extend(settings_pairs(&settings));
+    if let Some((_, url, _)) = &kie_sim {
+        pairs.push(("KIE_SIM_URL".into(), url.clone()));
+    }
+    pairs.push(("PUBLIC_API_URL".into(), std::env::var("PUBLIC_API_URL")?));
 
     shared::telemetry::init();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let router = Arc::new(build_router(&template).await?);
         let server = tokio::spawn(local_stack::api::serve(tokio::net::TcpListener::from_std(api_listener)?, router));
+        let mut tasks = Vec::new();
+        if let Some((listener, _, key)) = kie_sim {
+            let hmac_key = std::env::var("KIE_WEBHOOK_HMAC_KEY").ok().map(String::into_bytes);
+            let delay_ms = std::env::var("KIE_SIM_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+            let sim = kie_sim::Simulator::new(kie_sim::SimConfig { api_key: key, hmac_key, default_delay: std::time::Duration::from_millis(delay_ms) });
+            tasks.push(sim.spawn(tokio::net::TcpListener::from_std(listener)?));
+        }
+        let sdk = shared::adapters::aws_config().await;
+        for (binary, queue, batch) in &template.queue_consumers {
+            let consume = registry::build_consumer(binary).await?;
+            let (url, arn) = (created.queue_urls[queue].clone(), created.queue_arns[queue].clone());
+            tasks.push(tokio::spawn(local_stack::sqs_trigger::run(aws_sdk_sqs::Client::new(&sdk), url, arn, *batch, consume)));
+        }
         let mut timers = Vec::new();
         for binary in &template.scheduled {
             timers.push(tokio::spawn(run_on_timer(binary.clone(), registry::build_scheduled(binary).await?)));
@@ -114,7 +147,7 @@ fn main() -> Result<(), BoxError> {
         println!("(written to {}; Ctrl-C stops everything)", args.env_file.display());
         shutdown_signal().await;
         server.abort();
-        timers.iter().for_each(|t| t.abort());
+        timers.iter().chain(&tasks).for_each(|t| t.abort());
         println!("local stack stopped");
         Ok::<_, BoxError>(())
     })?;
@@ -152,6 +185,7 @@ fn settings_pairs(s: &Settings) -> Vec<(String, String)> {
         ("SIGNUP_LIMIT_PER_HOUR", s.signup_limit_per_hour.to_string()),
         ("FREE_CREDITS", s.free_credits.to_string()),
         ("UNUSED_UPLOAD_SECONDS", s.unused_upload_seconds.to_string()),
+        ("JOB_DEADLINE_SECONDS", s.job_deadline_seconds.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use futures_util::future::BoxFuture;
 use shared::error::BoxError;
 use shared::http::{Body, Request, Response, Route, serve::respond};
@@ -21,10 +22,17 @@ pub const BINARIES: &[&str] = &[
     "list-jobs",
     "get-job",
     "delete-job",
+    "kie-webhook",
 ];
 
 /// The scheduled binaries the local stack runs on a timer.
-pub const SCHEDULED: &[&str] = &["sweep-uploads"];
+pub const SCHEDULED: &[&str] = &["sweep-uploads", "reap-stuck-jobs"];
+
+/// The queue-triggered binaries the local stack feeds from SQS.
+pub const QUEUE_CONSUMERS: &[&str] = &["generation-worker"];
+
+/// One invocation of a queue-triggered function with a batch.
+pub type Consume = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
 
 /// One run of a scheduled function.
 pub type Tick = Arc<dyn Fn() -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync>;
@@ -49,6 +57,7 @@ pub async fn build(binary: &str) -> Result<Dispatch, BoxError> {
         "list-jobs" => wrap(list_jobs::ListJobs::from_env().await?),
         "get-job" => wrap(get_job::GetJob::from_env().await?),
         "delete-job" => wrap(delete_job::DeleteJob::from_env().await?),
+        "kie-webhook" => wrap(kie_webhook::KieWebhook::from_env().await?),
         other => return Err(format!("no handler is registered for binary `{other}`").into()),
     })
 }
@@ -63,6 +72,27 @@ pub async fn build_scheduled(binary: &str) -> Result<Tick, BoxError> {
                 Box::pin(async move { sweep.run(std::time::Duration::from_secs(50)).await.map(|_| ()) })
             }))
         }
+        "reap-stuck-jobs" => {
+            let reaper = Arc::new(reap_stuck_jobs::ReapStuckJobs::from_env().await?);
+            Ok(Arc::new(move || {
+                let reaper = Arc::clone(&reaper);
+                Box::pin(async move { reaper.run().await.map(|_| ()) })
+            }))
+        }
         other => Err(format!("no scheduled handler is registered for binary `{other}`").into()),
+    }
+}
+
+/// Builds a queue-triggered binary's handler, as its cold start would.
+pub async fn build_consumer(binary: &str) -> Result<Consume, BoxError> {
+    match binary {
+        "generation-worker" => {
+            let worker = Arc::new(generation_worker::GenerationWorker::from_env().await?);
+            Ok(Arc::new(move |event| {
+                let worker = Arc::clone(&worker);
+                Box::pin(async move { worker.handle(event).await })
+            }))
+        }
+        other => Err(format!("no queue consumer is registered for binary `{other}`").into()),
     }
 }

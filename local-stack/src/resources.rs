@@ -26,6 +26,8 @@ pub struct Created {
     pub buckets: HashMap<String, String>,
     /// Queue URLs by logical id.
     pub queue_urls: HashMap<String, String>,
+    /// Queue ARNs by logical id.
+    pub queue_arns: HashMap<String, String>,
     /// The app secret's ARN.
     pub secret_arn: String,
 }
@@ -101,7 +103,9 @@ pub async fn create(sdk: &SdkConfig, template: &Template, prefix: &str) -> Resul
     let mut queue_arns: HashMap<String, String> = HashMap::new();
     for q in &queues {
         let mut create = sqs.create_queue().queue_name(format!("{prefix}-{}", q.logical_id));
-        if let Some(v) = q.visibility_timeout {
+        // The test stack shortens it (QUEUE_VISIBILITY_SECONDS) so retries take seconds, not minutes.
+        let visibility = std::env::var("QUEUE_VISIBILITY_SECONDS").ok().and_then(|v| v.parse().ok()).or(q.visibility_timeout);
+        if let Some(v) = visibility {
             create = create.attributes(QueueAttributeName::VisibilityTimeout, v.to_string());
         }
         if let Some(target) = &q.dead_letter_target {
@@ -127,5 +131,5 @@ pub async fn create(sdk: &SdkConfig, template: &Template, prefix: &str) -> Resul
     let out = secrets.create_secret().name(format!("{prefix}-app")).secret_string(secret.to_string()).send().await?;
     let secret_arn = out.arn.ok_or("create_secret returned no ARN")?;
 
-    Ok(Created { table_name, buckets, queue_urls, secret_arn })
+    Ok(Created { table_name, buckets, queue_urls, queue_arns, secret_arn })
 }

@@ -82,6 +82,8 @@ pub struct Template {
     pub binaries: Vec<String>,
     /// Binaries run on a schedule (EventBridge `Schedule`/`ScheduleV2` events).
     pub scheduled: Vec<String>,
+    /// Binaries triggered by a queue: (binary, queue logical id, batch size).
+    pub queue_consumers: Vec<(String, String, i32)>,
     /// Environment variables of the functions (globals and per function).
     pub environment: Vec<(String, EnvValue)>,
 }
@@ -157,6 +159,7 @@ impl Template {
         let (mut tables, mut buckets, mut queues, mut routes, mut binaries) = (vec![], vec![], vec![], vec![], vec![]);
         let mut environment = Vec::new();
         let mut scheduled = Vec::new();
+        let mut queue_consumers = Vec::new();
         env_vars(doc.get("Globals").and_then(|g| g.get("Function")), &mut environment);
         for (id, res) in resources {
             let id = text(id).unwrap_or_default();
@@ -200,6 +203,14 @@ impl Template {
                                 scheduled.push(binary.clone());
                                 continue;
                             }
+                            Some("SQS") => {
+                                let p = event.get("Properties");
+                                let queue = p.and_then(|p| logical_id_of(p.get("Queue")?));
+                                let batch = p.and_then(|p| text(p.get("BatchSize")?)?.parse().ok()).unwrap_or(10);
+                                let queue = queue.ok_or_else(|| TemplateError(format!("{id}: SQS event without a Queue")))?;
+                                queue_consumers.push((binary.clone(), queue, batch));
+                                continue;
+                            }
                             _ => continue,
                         }
                         let p = event.get("Properties").ok_or_else(|| TemplateError(format!("{id}: HttpApi event without Properties")))?;
@@ -218,7 +229,7 @@ impl Template {
             1 => tables.remove(0),
             n => return Err(TemplateError(format!("expected one DynamoDB table, found {n}"))),
         };
-        Ok(Template { table, buckets, queues, routes, binaries, environment, scheduled })
+        Ok(Template { table, buckets, queues, routes, binaries, environment, scheduled, queue_consumers })
     }
 }
 

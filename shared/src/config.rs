@@ -26,6 +26,9 @@ pub struct Settings {
     /// Seconds an upload may wait for its job before the sweep deletes it
     /// (`UNUSED_UPLOAD_SECONDS`).
     pub unused_upload_seconds: i64,
+    /// Seconds a job may take before the reaper fails and refunds it
+    /// (`JOB_DEADLINE_SECONDS`).
+    pub job_deadline_seconds: i64,
     /// Access token lifetime in seconds (`ACCESS_TOKEN_SECONDS`, at most 900).
     pub access_token_seconds: i64,
     /// How long an already-used refresh token still answers (`REFRESH_GRACE_SECONDS`).
@@ -49,6 +52,7 @@ impl Settings {
             bucket_name: required("BUCKET_NAME")?,
             queue_url: required("QUEUE_URL")?,
             unused_upload_seconds: parsed("UNUSED_UPLOAD_SECONDS", 3600)?,
+            job_deadline_seconds: parsed("JOB_DEADLINE_SECONDS", 780)?,
             access_token_seconds: parsed("ACCESS_TOKEN_SECONDS", MAX_ACCESS_TOKEN_SECONDS)?,
             refresh_grace_seconds: parsed("REFRESH_GRACE_SECONDS", 10)?,
             session_idle_days: parsed("SESSION_IDLE_DAYS", 180)?,
@@ -71,6 +75,11 @@ impl Settings {
         check(self.refresh_grace_seconds >= 0, "REFRESH_GRACE_SECONDS", "must not be negative")?;
         check(self.session_idle_days >= 1, "SESSION_IDLE_DAYS", "must be at least 1")?;
         check(self.free_credits >= 0, "FREE_CREDITS", "must not be negative")?;
+        check(
+            (1..=840).contains(&self.job_deadline_seconds),
+            "JOB_DEADLINE_SECONDS",
+            "must be 1 to 840, leaving the reaper's interval inside the contract's 15 minutes",
+        )?;
         check(
             (1..=23 * 3600).contains(&self.unused_upload_seconds),
             "UNUSED_UPLOAD_SECONDS",

@@ -42,9 +42,22 @@ impl AppContext {
     /// Builds the clients from an SDK configuration (benchmarks add an
     /// interceptor to it).
     pub fn with_config(settings: Settings, secrets: Secrets, sdk: &aws_config::SdkConfig) -> Self {
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), settings.table_name.clone());
+        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
         let photos = PhotoStorage::new(sdk, settings.bucket_name.clone());
         let queue = GenerationQueue::new(sdk, settings.queue_url.clone());
+        Self::with_clients(settings, secrets, dynamo, photos, queue)
+    }
+
+    /// Builds the context from ready clients (the benchmark passes clients
+    /// whose configuration carries a call-counting interceptor).
+    pub fn with_clients(
+        settings: Settings,
+        secrets: Secrets,
+        dynamo: aws_sdk_dynamodb::Client,
+        photos: PhotoStorage,
+        queue: GenerationQueue,
+    ) -> Self {
+        let store = DynamoStore::new(dynamo, settings.table_name.clone());
         AppContext { settings, secrets, store, photos, queue }
     }
 
@@ -73,4 +86,20 @@ impl AppContext {
         };
         Ok(serde_json::to_value(job.view(input_url, result_url)).map_err(ApiError::internal)?)
     }
+}
+
+/// The generation pipeline (worker, reaper), built from the environment:
+/// settings, secrets (the KIE key), clients and the provider's settings.
+pub async fn pipeline_from_env() -> Result<crate::generation::Pipeline, BoxError> {
+    let ctx = AppContext::from_env().await?;
+    let kie_key = ctx.secrets.kie_api_key.clone().ok_or("KIE_API_KEY (or kie_api_key in the app secret) is required")?;
+    let kie_base = crate::config::optional("KIE_BASE_URL").unwrap_or_else(|| "https://api.kie.ai".into());
+    Ok(crate::generation::Pipeline {
+        store: ctx.store,
+        photos: ctx.photos,
+        queue: ctx.queue,
+        kie: crate::kie::client::KieClient::new(kie_base, kie_key),
+        models: crate::kie::models::ModelChoice::from_env()?,
+        settings: crate::generation::PipelineSettings::from_env()?,
+    })
 }

@@ -94,6 +94,14 @@ pub struct Job {
     pub result_key: Option<String>,
     /// Why it failed.
     pub error: Option<JobError>,
+    /// When it must be finished (Unix seconds); past it the reaper fails it.
+    pub deadline_at: i64,
+    /// The provider's task id, once created.
+    pub task_id: Option<String>,
+    /// SHA-256 (base64url) of the per-job callback secret.
+    pub callback_hash: Option<String>,
+    /// Which worker run owns the provider call (so duplicates step aside).
+    pub claim: Option<String>,
 }
 
 /// The contract's `Job`.
@@ -260,7 +268,8 @@ mod tests {
         let job = Job {
             job_id: "j".into(), user_id: "u".into(), status: JobStatus::Queued, style, credits_charged: 1,
             refunded: false, created_at: 0, updated_at: 0, completed_at: None, upload_id: "up".into(),
-            input_key: "k".into(), result_key: None, error: None,
+            input_key: "k".into(), result_key: None, error: None, deadline_at: 900, task_id: None,
+            callback_hash: None, claim: None,
         };
         let v = serde_json::to_value(job.view("in".into(), Some("out".into()))).unwrap();
         assert_eq!(v["result_url"], serde_json::Value::Null);

@@ -239,3 +239,55 @@ pub async fn list_objects(prefix: &str) -> Vec<String> {
     let out = s3.list_objects_v2().bucket(stack().var("BUCKET_NAME")).prefix(prefix).send().await.unwrap();
     out.contents().iter().filter_map(|o| o.key().map(String::from)).collect()
 }
+
+/// Adds a KIE simulator rule for tasks whose input link, callback or prompt
+/// contains `needle` (a user id: the photo link is under `users/<id>/`).
+pub async fn sim_rule(needle: &str, behaviour: Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/sim/rules", stack().var("KIE_SIM_URL")))
+        .json(&json!({"match": needle, "behaviour": behaviour}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "sim rule: {:?}", resp.text().await);
+}
+
+/// The simulator's tasks whose input link, callback or prompt contains `needle`.
+pub async fn sim_tasks(needle: &str) -> Vec<Value> {
+    let url = format!("{}/sim/tasks?match={needle}", stack().var("KIE_SIM_URL"));
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+/// Polls `GET /v1/jobs/{job_id}` until `done(job)` or `secs` pass; returns the last job.
+pub async fn wait_for_job(client: &reqwest::Client, session: &Session, job_id: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let job: Value = client
+            .get(stack().url(&format!("/v1/jobs/{job_id}")))
+            .bearer_auth(session.access())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if done(&job) || std::time::Instant::now() > deadline {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits up to `secs` for no object to be left under `prefix` (a worker run
+/// that raced a deletion removes what it wrote a moment later).
+pub async fn assert_no_objects_soon(prefix: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = list_objects(prefix).await;
+        if left.is_empty() {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "objects left under {prefix}: {left:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

@@ -18,6 +18,9 @@ pub struct AuthAnonymous {
 }
 
 impl AuthAnonymous {
+    /// Builds the route over a ready context.
+    pub fn new(ctx: AppContext) -> Self { AuthAnonymous { ctx } }
+
     /// Builds the route from the environment.
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(AuthAnonymous { ctx: AppContext::from_env().await? })

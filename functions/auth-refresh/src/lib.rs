@@ -20,6 +20,9 @@ pub struct AuthRefresh {
 }
 
 impl AuthRefresh {
+    /// Builds the route over a ready context.
+    pub fn new(ctx: AppContext) -> Self { AuthRefresh { ctx } }
+
     /// Builds the route from the environment.
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(AuthRefresh { ctx: AppContext::from_env().await? })

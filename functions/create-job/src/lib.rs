@@ -20,6 +20,9 @@ pub struct CreateJob {
 }
 
 impl CreateJob {
+    /// Builds the route over a ready context.
+    pub fn new(ctx: AppContext) -> Self { CreateJob { ctx } }
+
     /// Builds the route from the environment.
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(CreateJob { ctx: AppContext::from_env().await? })
@@ -69,6 +72,10 @@ impl Route for CreateJob {
             input_key,
             result_key: None,
             error: None,
+            deadline_at: now + self.ctx.settings.job_deadline_seconds,
+            task_id: None,
+            callback_hash: None,
+            claim: None,
         };
         let fingerprint = create.fingerprint();
         let new = NewJob {
@@ -114,7 +121,7 @@ impl Route for CreateJob {
             }
         }
 
-        let message = GenerationMessage { user_id: job.user_id.clone(), job_id: job.job_id.clone() };
+        let message = GenerationMessage::start(&job.user_id, &job.job_id);
         if let Err(err) = self.ctx.queue.send(&message).await {
             tracing::error!(job_id = %job.job_id, error = %err, "could not queue a paid job: failing and refunding it");
             let reason = JobError { code: "provider_failed".into(), message: "The job could not be started; its credits were refunded.".into() };

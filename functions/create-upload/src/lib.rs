@@ -32,6 +32,9 @@ pub struct CreateUpload {
 }
 
 impl CreateUpload {
+    /// Builds the route over a ready context.
+    pub fn new(ctx: AppContext) -> Self { CreateUpload { ctx } }
+
     /// Builds the route from the environment.
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(CreateUpload { ctx: AppContext::from_env().await? })

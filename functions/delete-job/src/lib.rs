@@ -1,5 +1,5 @@
-//! `DELETE /v1/jobs/{job_id}`: removes the job's photo, its result and its
-//! record (204). A queued or processing job is refunded and frees its slot in
+//! `DELETE /v1/jobs/{job_id}`: removes the job's record, then its photo and
+//! result (204). A queued or processing job is refunded and frees its slot in
 //! the same transaction; ledger entries stay, so the balance stays explainable.
 
 use shared::context::AppContext;
@@ -13,6 +13,9 @@ pub struct DeleteJob {
 }
 
 impl DeleteJob {
+    /// Builds the route over a ready context.
+    pub fn new(ctx: AppContext) -> Self { DeleteJob { ctx } }
+
     /// Builds the route from the environment.
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(DeleteJob { ctx: AppContext::from_env().await? })
@@ -21,6 +24,20 @@ impl DeleteJob {
 
 fn not_found() -> ApiError {
     ApiError::NotFound("No such job.".into())
+}
+
+impl DeleteJob {
+    async fn delete_objects(&self, keys: &[String]) -> Result<(), shared::error::StoreError> {
+        let mut last = Ok(());
+        for attempt in 0..3u64 {
+            last = self.ctx.photos.delete(keys).await;
+            if last.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 * (attempt + 1))).await;
+        }
+        last
+    }
 }
 
 impl Route for DeleteJob {
@@ -40,12 +57,17 @@ impl Route for DeleteJob {
                 .await?
                 .ok_or_else(unauthorized)?
                 .ok_or_else(not_found)?;
-            // Objects first: if this stops part-way, the record still lists what to delete on a retry.
-            let keys: Vec<String> = std::iter::once(job.input_key.clone()).chain(job.result_key.clone()).collect();
-            self.ctx.photos.delete(&keys).await?;
-            if self.ctx.store.delete_job(&job).await? {
-                return Ok(response::no_content());
+            // The record first: from then on the worker, seeing no record, removes
+            // anything it writes itself, so nothing can reappear after the objects go.
+            if !self.ctx.store.delete_job(&job).await? {
+                continue;
             }
+            let keys: Vec<String> = std::iter::once(job.input_key.clone()).chain(job.result_key.clone()).collect();
+            if let Err(err) = self.delete_objects(&keys).await {
+                tracing::error!(alert = "orphaned_objects", job_id, error = %err, "a deleted job's photos could not be removed");
+                return Err(err.into());
+            }
+            return Ok(response::no_content());
         }
         Err(ApiError::Unavailable("The job is changing; retry the deletion.".into()))
     }

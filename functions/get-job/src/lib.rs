@@ -12,6 +12,9 @@ pub struct GetJob {
 }
 
 impl GetJob {
+    /// Builds the route over a ready context.
+    pub fn new(ctx: AppContext) -> Self { GetJob { ctx } }
+
     /// Builds the route from the environment.
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(GetJob { ctx: AppContext::from_env().await? })

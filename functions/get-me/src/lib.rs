@@ -21,6 +21,9 @@ pub struct GetMe {
 }
 
 impl GetMe {
+    /// Builds the route over a ready context.
+    pub fn new(ctx: AppContext) -> Self { GetMe { ctx } }
+
     /// Builds the route from the environment.
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(GetMe { ctx: AppContext::from_env().await? })

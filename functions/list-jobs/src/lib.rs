@@ -12,6 +12,9 @@ pub struct ListJobs {
 }
 
 impl ListJobs {
+    /// Builds the route over a ready context.
+    pub fn new(ctx: AppContext) -> Self { ListJobs { ctx } }
+
     /// Builds the route from the environment.
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(ListJobs { ctx: AppContext::from_env().await? })

@@ -54,12 +54,22 @@ impl PhotoStorage {
     /// a plain HTTP client would then have to send. Path-style addressing when
     /// an endpoint override points at the local emulator.
     pub fn new(sdk: &SdkConfig, bucket: impl Into<String>) -> Self {
-        let config = aws_sdk_s3::config::Builder::from(sdk)
+        Self::from_client(Client::from_conf(Self::config(sdk).build()), bucket)
+    }
+
+    /// The client configuration [`PhotoStorage::new`] builds (see there), for
+    /// callers that add to it (the benchmark adds an interceptor).
+    pub fn config(sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::config::Builder::from(sdk)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .force_path_style(sdk.endpoint_url().is_some())
-            .build();
-        PhotoStorage { client: Client::from_conf(config), bucket: bucket.into() }
+    }
+
+    /// Storage over a ready client for `bucket` (build its configuration with
+    /// [`PhotoStorage::config`]).
+    pub fn from_client(client: Client, bucket: impl Into<String>) -> Self {
+        PhotoStorage { client, bucket: bucket.into() }
     }
 
     /// A `PUT` link for `key` that signs the content type and length.
@@ -126,6 +136,20 @@ impl PhotoStorage {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
             Err(e) => Err(store_error(e)),
         }
+    }
+
+    /// Stores `bytes` at `key`.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 
     /// Deletes `keys` (absent keys are fine).

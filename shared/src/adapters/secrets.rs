@@ -1,5 +1,7 @@
 //! Loads the app's secrets: from Secrets Manager when `APP_SECRETS_ARN` names a
-//! secret (the deployed stack), else from `TOKEN_SIGNING_KEYS` and `IP_HASH_KEY`.
+//! secret (the deployed stack), else from `TOKEN_SIGNING_KEYS`, `IP_HASH_KEY`,
+//! `KIE_API_KEY` and `KIE_WEBHOOK_HMAC_KEY`. The provider's keys may also be
+//! given as environment variables next to the secret (the local stack does).
 
 use aws_config::SdkConfig;
 use serde::Deserialize;
@@ -13,6 +15,10 @@ use crate::error::BoxError;
 struct SecretDocument {
     token_signing_keys: String,
     ip_hash_key: String,
+    #[serde(default)]
+    kie_api_key: Option<String>,
+    #[serde(default)]
+    kie_webhook_hmac_key: Option<String>,
 }
 
 /// Loads the secrets once, at cold start.
@@ -23,9 +29,16 @@ pub async fn load(sdk: &SdkConfig) -> Result<Secrets, BoxError> {
         let text = out.secret_string().ok_or("the app secret has no string value")?;
         let doc: SecretDocument = serde_json::from_str(text)
             .map_err(|_| "the app secret must be JSON with token_signing_keys and ip_hash_key")?;
-        return Ok(Secrets::parse(&doc.token_signing_keys, &doc.ip_hash_key)?);
+        let mut secrets = Secrets::parse(&doc.token_signing_keys, &doc.ip_hash_key)?;
+        secrets.kie_api_key = doc.kie_api_key.filter(|k| !k.is_empty()).or_else(|| config::optional("KIE_API_KEY"));
+        secrets.kie_webhook_hmac_key =
+            doc.kie_webhook_hmac_key.filter(|k| !k.is_empty()).or_else(|| config::optional("KIE_WEBHOOK_HMAC_KEY")).map(String::into_bytes);
+        return Ok(secrets);
     }
     let keys = config::required("TOKEN_SIGNING_KEYS")?;
     let ip_key = config::required("IP_HASH_KEY")?;
-    Secrets::parse(&keys, &ip_key).map_err(|e: ConfigError| e.into())
+    let mut secrets = Secrets::parse(&keys, &ip_key).map_err(|e: ConfigError| -> BoxError { e.into() })?;
+    secrets.kie_api_key = config::optional("KIE_API_KEY");
+    secrets.kie_webhook_hmac_key = config::optional("KIE_WEBHOOK_HMAC_KEY").map(String::into_bytes);
+    Ok(secrets)
 }

@@ -7,13 +7,42 @@ use serde::{Deserialize, Serialize};
 use super::dynamo::store_error;
 use crate::error::StoreError;
 
-/// The message body: which job to generate.
+/// Which pipeline step a message asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Clean the photo and create the provider task (sent by `POST /v1/jobs`).
+    #[default]
+    Start,
+    /// A scheduled look at the provider's task.
+    Poll,
+    /// A look at the task because the provider called back.
+    Callback,
+}
+
+/// The message body: one step of one job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GenerationMessage {
     /// The job's owner.
     pub user_id: String,
     /// The job.
     pub job_id: String,
+    /// The step.
+    #[serde(default)]
+    pub step: Step,
+    /// How many times this step ran before (polls, retries).
+    #[serde(default)]
+    pub attempt: u32,
+    /// For a retried start: the claim it was handed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+}
+
+impl GenerationMessage {
+    /// The first step of a new job.
+    pub fn start(user_id: &str, job_id: &str) -> Self {
+        GenerationMessage { user_id: user_id.into(), job_id: job_id.into(), step: Step::Start, attempt: 0, claim: None }
+    }
 }
 
 /// The queue.
@@ -26,14 +55,25 @@ pub struct GenerationQueue {
 impl GenerationQueue {
     /// A client for the queue at `url`.
     pub fn new(sdk: &SdkConfig, url: impl Into<String>) -> Self {
-        GenerationQueue { client: Client::new(sdk), url: url.into() }
+        Self::from_client(Client::new(sdk), url)
     }
 
-    /// Sends one job.
+    /// The queue at `url` over a ready client.
+    pub fn from_client(client: Client, url: impl Into<String>) -> Self {
+        GenerationQueue { client, url: url.into() }
+    }
+
+    /// Sends one step, to be delivered at once.
     pub async fn send(&self, msg: &GenerationMessage) -> Result<(), StoreError> {
+        self.send_delayed(msg, 0).await
+    }
+
+    /// Sends one step, delivered after `delay_secs` (at most 900, SQS's limit).
+    pub async fn send_delayed(&self, msg: &GenerationMessage, delay_secs: u32) -> Result<(), StoreError> {
         self.client
             .send_message()
             .queue_url(&self.url)
+            .delay_seconds(delay_secs.min(900) as i32)
             .message_body(serde_json::to_string(msg).map_err(StoreError::other)?)
             .send()
             .await

@@ -74,6 +74,10 @@ pub struct Secrets {
     pub token_keys: KeyRing,
     /// The HMAC key for source IPs, so they are never stored in clear.
     pub ip_hash_key: Vec<u8>,
+    /// KIE's API key (the worker and the reaper need it).
+    pub kie_api_key: Option<String>,
+    /// KIE's webhook HMAC key, when the account has one enabled.
+    pub kie_webhook_hmac_key: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -94,6 +98,8 @@ impl Secrets {
         Ok(Secrets {
             token_keys: KeyRing::parse(token_signing_keys)?,
             ip_hash_key: ip_hash_key.as_bytes().to_vec(),
+            kie_api_key: None,
+            kie_webhook_hmac_key: None,
         })
     }
 }

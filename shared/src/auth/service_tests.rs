@@ -82,6 +82,7 @@ fn settings() -> Settings {
         bucket_name: "b".into(),
         queue_url: "q".into(),
         unused_upload_seconds: 3600,
+        job_deadline_seconds: 780,
         access_token_seconds: 900,
         refresh_grace_seconds: 10,
         session_idle_days: 180,

@@ -42,6 +42,12 @@ fn job_item(job: &Job) -> Item {
         ("updated_at", n(job.updated_at)),
         ("upload_id", s(job.upload_id.as_str())),
         ("input_key", s(job.input_key.as_str())),
+        ("deadline_at", n(job.deadline_at)),
+        // Found by id alone (the provider's callback), and by deadline while active (the reaper).
+        ("gsi1pk", s(format!("JOBID#{}", job.job_id))),
+        ("gsi1sk", s("JOB")),
+        ("gsi2pk", s(super::pipeline::ACTIVE_JOBS)),
+        ("gsi2sk", s(format!("{:012}#{}#{}", job.deadline_at, job.user_id, job.job_id))),
     ]));
     it
 }
@@ -68,6 +74,10 @@ pub fn job_from(it: &Item) -> Result<Job, StoreError> {
         input_key: get_s(it, "input_key")?,
         result_key: opt_s(it, "result_key"),
         error: opt_s(it, "error_code").map(|code| JobError { code, message: opt_s(it, "error_message").unwrap_or_default() }),
+        deadline_at: get_n(it, "deadline_at")?,
+        task_id: opt_s(it, "task_id"),
+        callback_hash: opt_s(it, "callback_hash"),
+        claim: opt_s(it, "claim"),
     })
 }
 
@@ -309,7 +319,7 @@ impl DynamoStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(job_key(&job.user_id, &job.job_id)))
-            .update_expression("SET #st = :failed, refunded = :t, error_code = :code, error_message = :msg, updated_at = :now, completed_at = :now")
+            .update_expression("SET #st = :failed, refunded = :t, error_code = :code, error_message = :msg, updated_at = :now, completed_at = :now REMOVE gsi2pk, gsi2sk")
             .condition_expression("#st IN (:queued, :processing)")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))

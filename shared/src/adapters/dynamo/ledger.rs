@@ -85,7 +85,8 @@ pub fn entry_put(table: &str, user_id: &str, amount: i64, reason: LedgerReason, 
 /// limit holds) and its ledger row. They go into one transaction, with
 /// whatever else the change belongs to. Index 0 is the profile update.
 pub fn posting(table: &str, p: &Posting<'_>) -> Result<[TransactWriteItem; 2], StoreError> {
-    let mut condition = "attribute_exists(pk) AND credits >= :debit".to_string();
+    // An account being deleted takes no more changes.
+    let mut condition = "attribute_exists(pk) AND attribute_not_exists(deleting) AND credits >= :debit".to_string();
     let mut update = Update::builder()
         .table_name(table)
         .key("pk", s(user_pk(p.user_id)))

@@ -12,6 +12,9 @@
 //!
 //! Unused uploads are also in `GSI1` (`gsi1pk = UPLOADS_UNUSED#<day>`,
 //! `gsi1sk = <deadline>#…`) until a job uses them, for the sweep.
+//! Jobs are in `GSI1` by id (`JOBID#<job>`: the provider's callback names no
+//! user) and, while queued or processing, in `GSI2` by deadline
+//! (`gsi2pk = ACTIVE_JOBS`, `gsi2sk = <deadline>#…`) for the reaper.
 //! `expires_at` (Unix seconds) is the table's TTL attribute. DynamoDB deletes
 //! expired items late (and the local emulator never), so reads ignore them.
 
@@ -19,6 +22,7 @@ mod accounts;
 mod attrs;
 pub mod jobs;
 pub mod ledger;
+pub mod pipeline;
 mod rate_limits;
 mod sessions;
 pub mod uploads;

@@ -1,0 +1,61 @@
+//! The generation worker (SQS-triggered): each message is one pipeline step
+//! of one job. A message that fails is reported alone
+//! (`ReportBatchItemFailures`), so it is retried after its visibility
+//! timeout without failing the batch; one that keeps failing (a poison
+//! message) goes to the dead-letter queue by the queue's redrive policy.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures_util::future::join_all;
+use shared::adapters::sqs::GenerationMessage;
+use shared::error::BoxError;
+use shared::generation::Pipeline;
+
+/// The worker, built once per cold start.
+pub struct GenerationWorker {
+    pipeline: Pipeline,
+}
+
+impl GenerationWorker {
+    /// Builds the pipeline from the environment.
+    pub async fn from_env() -> Result<Self, BoxError> {
+        Ok(GenerationWorker { pipeline: shared::context::pipeline_from_env().await? })
+    }
+
+    /// A worker over `pipeline`.
+    pub fn new(pipeline: Pipeline) -> Self {
+        GenerationWorker { pipeline }
+    }
+
+    /// Handles a batch; the answer lists the messages to retry.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let outcomes = join_all(event.records.iter().map(|m| self.one(m))).await;
+        let mut response = SqsBatchResponse::default();
+        for (record, ok) in event.records.iter().zip(outcomes) {
+            if !ok {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = record.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    async fn one(&self, record: &SqsMessage) -> bool {
+        let message_id = record.message_id.as_deref().unwrap_or_default();
+        let msg: GenerationMessage = match record.body.as_deref().map(serde_json::from_str) {
+            Some(Ok(msg)) => msg,
+            _ => {
+                // Retried until the redrive policy moves it to the dead-letter queue.
+                tracing::error!(%message_id, "unreadable generation message");
+                return false;
+            }
+        };
+        match self.pipeline.run(&msg, message_id).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(job_id = %msg.job_id, error = %err, "generation step failed; it will be retried");
+                false
+            }
+        }
+    }
+}

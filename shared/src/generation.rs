@@ -1,0 +1,271 @@
+//! The generation pipeline: turns a paid job into a headshot without ever
+//! waiting inside a Lambda while the provider works. A `start` step cleans
+//! the photo, creates the provider task and schedules a `poll`; completion is
+//! noticed by whichever comes first, the provider's callback (a `callback`
+//! step) or a poll; the reaper settles what is past its deadline. Every write
+//! is conditional, so duplicates and late arrivals find nothing left to do.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::s3::{PhotoStorage, result_key};
+use crate::adapters::sqs::{GenerationMessage, GenerationQueue, Step};
+use crate::config::{self, ConfigError};
+use crate::error::StoreError;
+use crate::jobs::{Job, JobError, JobStatus};
+use crate::kie::client::{KieClient, KieError};
+use crate::kie::models::ModelChoice;
+use crate::kie::record::{TaskState, job_error_code};
+use crate::photo_clean::rewrite_without_metadata;
+
+/// The pipeline's settings.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// The API's public base URL, for the provider's callback (`PUBLIC_API_URL`).
+    pub public_api_url: String,
+    /// Delays between polls, in seconds; the last repeats (`POLL_SCHEDULE_SECONDS`).
+    pub poll_schedule: Vec<u32>,
+    /// How many times a refused `createTask` (429, 5xx) is retried (`CREATE_RETRIES`).
+    pub create_retries: u32,
+}
+
+impl PipelineSettings {
+    /// Reads the settings; the default poll schedule follows KIE's guidance
+    /// (every 3 s for 30 s, then 5–10 s, then 15–30 s after two minutes).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let raw = config::optional("POLL_SCHEDULE_SECONDS").unwrap_or_else(|| "3,3,3,3,3,3,3,3,3,3,5,5,5,10,10,10,10,10,15,15,30".into());
+        let poll_schedule = raw
+            .split(',')
+            .map(|p| p.trim().parse::<u32>().ok().filter(|d| (1..=900).contains(d)))
+            .collect::<Option<Vec<_>>>()
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError { name: "POLL_SCHEDULE_SECONDS", problem: "must be a list of 1 to 900 second delays".into() })?;
+        Ok(PipelineSettings {
+            public_api_url: config::required("PUBLIC_API_URL")?.trim_end_matches('/').to_string(),
+            poll_schedule,
+            create_retries: config::parsed("CREATE_RETRIES", 5)?,
+        })
+    }
+
+    fn poll_delay(&self, attempt: u32) -> u32 {
+        self.poll_schedule[(attempt as usize).min(self.poll_schedule.len() - 1)]
+    }
+}
+
+/// Everything the pipeline talks to.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Jobs.
+    pub store: DynamoStore,
+    /// Photos and results.
+    pub photos: PhotoStorage,
+    /// Follow-up steps.
+    pub queue: GenerationQueue,
+    /// The provider.
+    pub kie: KieClient,
+    /// Which model each quality uses.
+    pub models: ModelChoice,
+    /// Settings.
+    pub settings: PipelineSettings,
+}
+
+/// The SHA-256 (base64url) under which a callback secret is stored.
+pub fn secret_hash(secret: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn fresh_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn job_error(code: &str, message: &str) -> JobError {
+    JobError { code: code.into(), message: message.into() }
+}
+
+impl Pipeline {
+    /// Runs one step. `Err` means "try this message again later" (SQS makes
+    /// it visible again after its visibility timeout; the dead-letter queue
+    /// catches one that keeps failing).
+    pub async fn run(&self, msg: &GenerationMessage, message_id: &str) -> Result<(), StoreError> {
+        let Some(job) = self.store.job(&msg.user_id, &msg.job_id).await? else {
+            return Ok(()); // deleted: nothing to do
+        };
+        match msg.step {
+            Step::Start => {
+                let claim = msg.claim.clone().unwrap_or_else(|| message_id.to_string());
+                self.start(job, &claim, msg.attempt).await
+            }
+            Step::Poll | Step::Callback => self.check(job, msg).await,
+        }
+    }
+
+    async fn start(&self, job: Job, claim: &str, attempt: u32) -> Result<(), StoreError> {
+        let now = crate::time::now();
+        let resumable = job.status == JobStatus::Processing && job.claim.as_deref() == Some(claim) && job.task_id.is_none();
+        if job.status != JobStatus::Queued && !resumable {
+            return Ok(()); // a duplicate: another run owns this job
+        }
+        let secret = fresh_secret();
+        if !self.store.claim_job(&job, claim, &secret_hash(&secret), now).await? {
+            return Ok(());
+        }
+        // The photo leaves our storage only without metadata.
+        let Some(original) = self.photos.read(&job.input_key).await? else {
+            return self.fail(&job, job_error("invalid_image", "The photo is missing.")).await;
+        };
+        let clean = match rewrite_without_metadata(&original) {
+            Ok(clean) => clean,
+            Err(why) => return self.fail(&job, job_error("invalid_image", &format!("The photo cannot be used: {why}."))).await,
+        };
+        self.photos.put(&job.input_key, clean, "image/jpeg").await?;
+        if self.store.job(&job.user_id, &job.job_id).await?.is_none() {
+            // Deleted meanwhile: what we just wrote must not outlive the job.
+            return self.photos.delete(std::slice::from_ref(&job.input_key)).await;
+        }
+        let link_ttl = (job.deadline_at - now).max(60) as u64 + 300;
+        let link = self.photos.presign_get(&job.input_key, Duration::from_secs(link_ttl)).await?;
+        let callback = format!("{}/v1/webhooks/kie?job={}&token={}", self.settings.public_api_url, job.job_id, secret);
+        let Ok(style) = job.style.resolve() else {
+            // Ids were valid at creation; a catalog change since must not strand a paid job.
+            return self.fail(&job, job_error("provider_failed", "This style is no longer offered; the credits were refunded.")).await;
+        };
+        let model = self.models.for_quality(&job.style.quality);
+        let body = model.create_task_body(&style.prompt(), &link, &callback, style.quality.resolution);
+        match self.kie.create_task(&body).await {
+            Ok(task_id) => {
+                if self.store.store_task_id(&job, claim, &task_id, crate::time::now()).await? {
+                    self.schedule(&job, Step::Poll, 0, None, self.settings.poll_delay(0)).await?;
+                }
+                Ok(())
+            }
+            Err(KieError::Retryable(why)) if attempt < self.settings.create_retries => {
+                // Back off with jitter, handing the claim to the delayed retry.
+                let next_claim = uuid::Uuid::new_v4().simple().to_string();
+                if self.store.pass_claim(&job, claim, &next_claim).await? {
+                    let delay = (2u32.pow(attempt.min(6)) * 2).min(900) + rand::random::<u32>() % 3;
+                    tracing::warn!(job_id = %job.job_id, %why, attempt, delay, "createTask refused: retrying later");
+                    self.schedule(&job, Step::Start, attempt + 1, Some(next_claim), delay).await?;
+                }
+                Ok(())
+            }
+            Err(err) => self.fail_for(&job, err).await,
+        }
+    }
+
+    async fn check(&self, job: Job, msg: &GenerationMessage) -> Result<(), StoreError> {
+        if job.status != JobStatus::Processing {
+            return Ok(()); // settled already, or not started (its start step will run)
+        }
+        let Some(task_id) = job.task_id.clone() else {
+            // A callback before the task id was stored: look again shortly.
+            if msg.step == Step::Callback && msg.attempt < 5 {
+                self.schedule(&job, Step::Callback, msg.attempt + 1, None, 2).await?;
+            }
+            return Ok(());
+        };
+        if crate::time::now() > job.deadline_at {
+            return Ok(()); // the reaper settles it
+        }
+        match self.kie.record_info(&task_id).await {
+            Ok(TaskState::Pending) | Err(KieError::Retryable(_)) => {
+                if msg.step == Step::Poll {
+                    self.schedule(&job, Step::Poll, msg.attempt + 1, None, self.settings.poll_delay(msg.attempt + 1)).await?;
+                }
+                Ok(())
+            }
+            // Right after createTask the task may not be visible yet.
+            Err(KieError::Fatal { code: 404, .. }) if msg.step == Step::Poll && msg.attempt < 2 => {
+                self.schedule(&job, Step::Poll, msg.attempt + 1, None, self.settings.poll_delay(msg.attempt + 1)).await
+            }
+            Ok(state) => self.settle(&job, state).await,
+            Err(err) => self.fail_for(&job, err).await,
+        }
+    }
+
+    /// Acts on the provider's final word: stores the result, or fails and refunds.
+    pub async fn settle(&self, job: &Job, state: TaskState) -> Result<(), StoreError> {
+        match state {
+            TaskState::Success(urls) => self.succeed(job, &urls[0]).await,
+            TaskState::Fail { code, message } => {
+                tracing::info!(job_id = %job.job_id, fail_code = %code, "the provider failed the task");
+                let text = match job_error_code(&code) {
+                    "content_rejected" => "The photo or style was rejected by content moderation; the credits were refunded.",
+                    "invalid_image" => "The photo could not be used; the credits were refunded.",
+                    _ => "The headshot could not be generated; the credits were refunded.",
+                };
+                let _ = message; // the provider's text may quote the prompt: not stored
+                self.fail(job, job_error(job_error_code(&code), text)).await
+            }
+            TaskState::Pending => Ok(()),
+        }
+    }
+
+    async fn succeed(&self, job: &Job, url: &str) -> Result<(), StoreError> {
+        let bytes = match self.kie.download(url).await {
+            Ok(bytes) => bytes,
+            Err(KieError::Retryable(_)) => return Err(StoreError::Unavailable("result download failed".into())),
+            Err(err) => return self.fail_for(job, err).await,
+        };
+        let content_type = match imagesize::image_type(&bytes) {
+            Ok(imagesize::ImageType::Png) => "image/png",
+            Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
+            Ok(imagesize::ImageType::Webp) => "image/webp",
+            _ => return self.fail(job, job_error("invalid_image", "The provider's result was not a usable image; the credits were refunded.")).await,
+        };
+        let key = result_key(&job.user_id, &job.job_id);
+        self.photos.put(&key, bytes, content_type).await?;
+        if self.store.complete_success(job, &key, crate::time::now()).await? {
+            return Ok(());
+        }
+        // Not ours to finish: keep the object only if this very result is the job's.
+        match self.store.job(&job.user_id, &job.job_id).await? {
+            Some(current) if current.result_key.as_deref() == Some(key.as_str()) => Ok(()),
+            _ => self.photos.delete(&[key]).await,
+        }
+    }
+
+    async fn fail_for(&self, job: &Job, err: KieError) -> Result<(), StoreError> {
+        let error = match &err {
+            KieError::Rejected(_) => job_error("content_rejected", "The photo or style was rejected by content moderation; the credits were refunded."),
+            KieError::Operator { code, .. } => {
+                // Meant for an alarm: our provider account needs a person.
+                tracing::error!(alert = "kie_account", kie_code = code, job_id = %job.job_id, "KIE account problem: generation is failing");
+                job_error("provider_failed", "The headshot service is unavailable; the credits were refunded.")
+            }
+            _ => job_error("provider_failed", "The headshot could not be generated; the credits were refunded."),
+        };
+        tracing::warn!(job_id = %job.job_id, error = %err, "job failed at the provider");
+        self.fail(job, error).await
+    }
+
+    /// Fails a job and refunds it (once: a settled job is left as it is).
+    pub async fn fail(&self, job: &Job, error: JobError) -> Result<(), StoreError> {
+        self.store.fail_and_refund(job, &error, crate::time::now()).await.map(|_| ())
+    }
+
+    async fn schedule(&self, job: &Job, step: Step, attempt: u32, claim: Option<String>, delay: u32) -> Result<(), StoreError> {
+        let msg = GenerationMessage { user_id: job.user_id.clone(), job_id: job.job_id.clone(), step, attempt, claim };
+        self.queue.send_delayed(&msg, delay).await
+    }
+
+    /// The reaper's pass over one job past its deadline: one last look at
+    /// the provider, else fail and refund it as `timed_out`.
+    pub async fn reap(&self, job: &Job) -> Result<(), StoreError> {
+        if !job.status.is_active() {
+            return Ok(());
+        }
+        if let Some(task_id) = &job.task_id {
+            if let Ok(state @ (TaskState::Success(_) | TaskState::Fail { .. })) = self.kie.record_info(task_id).await {
+                return self.settle(job, state).await;
+            }
+        }
+        self.fail(job, job_error("timed_out", "The headshot took too long; the credits were refunded.")).await
+    }
+}
