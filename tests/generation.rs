@@ -213,3 +213,15 @@ async fn a_poison_message_reaches_the_dead_letter_queue() {
         assert!(std::time::Instant::now() < deadline, "the poison message never reached the dead-letter queue");
     }
 }
+
+#[tokio::test]
+async fn an_account_problem_at_the_provider_fails_and_refunds() {
+    let rule = json!({"create_errors": [{"http_status": 200, "code": 402}]});
+    let (c, s, job_id) = user_with_job(1, Some(rule), "astronaut.jpg").await;
+    let job = wait_for_job(&c, &s, &job_id, 30, finished).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "provider_failed");
+    assert_eq!(job["refunded"], true);
+    assert!(sim_tasks(s.user_id()).await.is_empty(), "402 is not retried");
+    assert_eq!(assert_invariant(s.user_id()).await, 1);
+}

@@ -129,10 +129,15 @@ fn main() -> Result<(), BoxError> {
             tasks.push(sim.spawn(tokio::net::TcpListener::from_std(listener)?));
         }
         let sdk = shared::adapters::aws_config().await;
+        // Lambda's SQS trigger starts with five concurrent batches; so does the local one.
+        let pollers = std::env::var("LOCAL_QUEUE_POLLERS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
         for (binary, queue, batch) in &template.queue_consumers {
             let consume = registry::build_consumer(binary).await?;
             let (url, arn) = (created.queue_urls[queue].clone(), created.queue_arns[queue].clone());
-            tasks.push(tokio::spawn(local_stack::sqs_trigger::run(aws_sdk_sqs::Client::new(&sdk), url, arn, *batch, consume)));
+            for _ in 0..pollers {
+                let run = local_stack::sqs_trigger::run(aws_sdk_sqs::Client::new(&sdk), url.clone(), arn.clone(), *batch, consume.clone());
+                tasks.push(tokio::spawn(run));
+            }
         }
         let mut timers = Vec::new();
         for binary in &template.scheduled {

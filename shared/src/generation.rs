@@ -120,7 +120,9 @@ impl Pipeline {
         let Some(original) = self.photos.read(&job.input_key).await? else {
             return self.fail(&job, job_error("invalid_image", "The photo is missing.")).await;
         };
-        let clean = match rewrite_without_metadata(&original) {
+        // CPU-bound: off the async threads, so other steps of the batch keep moving.
+        let rewritten = tokio::task::spawn_blocking(move || rewrite_without_metadata(&original)).await.map_err(StoreError::other)?;
+        let clean = match rewritten {
             Ok(clean) => clean,
             Err(why) => return self.fail(&job, job_error("invalid_image", &format!("The photo cannot be used: {why}."))).await,
         };

@@ -50,7 +50,11 @@ impl GenerationWorker {
                 return false;
             }
         };
-        match self.pipeline.run(&msg, message_id).await {
+        let started = std::time::Instant::now();
+        let outcome = self.pipeline.run(&msg, message_id).await;
+        // One line per step: the worker's busy time per job is the sum (the latency benchmark reads it).
+        tracing::info!(job_id = %msg.job_id, step = ?msg.step, elapsed_ms = started.elapsed().as_millis() as u64, ok = outcome.is_ok(), "generation step");
+        match outcome {
             Ok(()) => true,
             Err(err) => {
                 tracing::warn!(job_id = %msg.job_id, error = %err, "generation step failed; it will be retried");

@@ -156,6 +156,8 @@ impl Task {
             "callbacks_sent": self.callbacks_sent,
             "input_bytes_len": self.input.as_ref().map(Bytes::len),
             "rule_id": self.rule_id,
+            "create_time": self.create_time,
+            "complete_time": self.complete_time,
         })
     }
 }
