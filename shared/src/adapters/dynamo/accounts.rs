@@ -1,18 +1,14 @@
 //! `AccountStore` over DynamoDB: sign-up's one transaction, and the one read
 //! that returns a profile only behind a live session.
 
-use aws_sdk_dynamodb::types::{Get, Put, TransactGetItem, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::attrs::{Item, get_n, get_s, item, n, s};
 use super::ledger::{self, LedgerReason};
 use super::sessions::{session_item, session_key};
-use super::{DynamoStore, store_error, user_pk};
+use super::{DynamoStore, profile_key, store_error};
 use crate::error::StoreError;
 use crate::ports::{AccountStore, NewAccount, Profile};
-
-pub(super) fn profile_key(user_id: &str) -> Item {
-    item([("pk", s(user_pk(user_id))), ("sk", s("PROFILE"))])
-}
 
 impl AccountStore for DynamoStore {
     async fn create_account(&self, account: &NewAccount) -> Result<(), StoreError> {
@@ -48,26 +44,9 @@ impl AccountStore for DynamoStore {
     }
 
     async fn profile_with_live_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<Option<Profile>, StoreError> {
-        let get = |key: Item, projection: &str| {
-            Get::builder()
-                .table_name(&self.table)
-                .set_key(Some(key))
-                .projection_expression(projection)
-                .build()
-                .map(|g| TransactGetItem::builder().get(g).build())
-                .map_err(StoreError::other)
-        };
-        let out = self
-            .client
-            .transact_get_items()
-            .transact_items(get(profile_key(user_id), "user_id, credits, created_at")?)
-            .transact_items(get(session_key(user_id, session_id), "expires_at")?)
-            .send()
-            .await
-            .map_err(store_error)?;
-        let responses = out.responses();
-        let item_at = |i: usize| responses.get(i).and_then(|r| r.item()).filter(|it| !it.is_empty());
-        let (Some(profile), Some(session)) = (item_at(0), item_at(1)) else { return Ok(None) };
+        let (profile, session) = self.get_pair(profile_key(user_id), session_key(user_id, session_id)).await?;
+        let (Some(profile), Some(session)) = (profile, session) else { return Ok(None) };
+        let (profile, session) = (&profile, &session);
         if get_n(session, "expires_at")? <= now {
             return Ok(None);
         }

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Get, Put, TransactGetItem, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::attrs::{Item, get_n, get_s, item, n, opt_s, s};
 use super::ledger::{LedgerReason, Posting, posting};
 use super::sessions::session_key;
 use super::uploads::upload_record_key;
-use super::{DynamoStore, TTL_ATTRIBUTE, cancellation_codes, session_alive_in, store_error, user_pk};
+use super::{DynamoStore, TTL_ATTRIBUTE, cancellation_codes, profile_key, session_alive_in, store_error, user_pk};
 use crate::error::StoreError;
 use crate::jobs::{IDEMPOTENCY_SECONDS, Job, JobError, JobStatus, MAX_ACTIVE_JOBS};
 use crate::styles::StyleChoice;
@@ -214,63 +214,27 @@ impl DynamoStore {
 
     /// The stored idempotency key, if it exists and has not expired.
     pub async fn idempotency_key(&self, user_id: &str, key: &str, now: i64) -> Result<Option<StoredKey>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(idempotency_key_item(user_id, key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        let Some(it) = out.item() else { return Ok(None) };
-        if get_n(it, TTL_ATTRIBUTE)? <= now {
+        let Some(it) = self.get_consistent(idempotency_key_item(user_id, key)).await? else { return Ok(None) };
+        if get_n(&it, TTL_ATTRIBUTE)? <= now {
             return Ok(None);
         }
-        Ok(Some(StoredKey { fingerprint: get_s(it, "fingerprint")?, job_id: get_s(it, "job_id")? }))
+        Ok(Some(StoredKey { fingerprint: get_s(&it, "fingerprint")?, job_id: get_s(&it, "job_id")? }))
     }
 
     /// The profile's balance and active-job count (to explain a refusal).
     pub async fn balance_and_active(&self, user_id: &str) -> Result<(i64, i64), StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(user_pk(user_id)))
-            .key("sk", s("PROFILE"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        let it = out.item().ok_or_else(|| StoreError::other("profile missing"))?;
-        Ok((get_n(it, "credits")?, get_n(it, "active_jobs").unwrap_or(0)))
+        let it = self.get_consistent(profile_key(user_id)).await?.ok_or_else(|| StoreError::other("profile missing"))?;
+        Ok((get_n(&it, "credits")?, get_n(&it, "active_jobs").unwrap_or(0)))
     }
 
     /// The job, behind a live session, in one read. `None`: the session is
     /// gone; `Some(None)`: no such job of this user.
     pub async fn job_with_live_session(&self, user_id: &str, session_id: &str, job_id: &str, now: i64) -> Result<Option<Option<Job>>, StoreError> {
-        let get = |key: Item| {
-            Get::builder()
-                .table_name(&self.table)
-                .set_key(Some(key))
-                .build()
-                .map(|g| TransactGetItem::builder().get(g).build())
-                .map_err(StoreError::other)
-        };
-        let out = self
-            .client
-            .transact_get_items()
-            .transact_items(get(session_key(user_id, session_id))?)
-            .transact_items(get(job_key(user_id, job_id))?)
-            .send()
-            .await
-            .map_err(store_error)?;
-        let responses = out.responses();
-        if !session_alive_in(responses.first().and_then(|r| r.item()), now) {
+        let (session, job) = self.get_pair(session_key(user_id, session_id), job_key(user_id, job_id)).await?;
+        if !session_alive_in(session.as_ref(), now) {
             return Ok(None);
         }
-        let job = responses.get(1).and_then(|r| r.item()).filter(|it| !it.is_empty()).map(job_from).transpose()?;
-        Ok(Some(job))
+        Ok(Some(job.as_ref().map(job_from).transpose()?))
     }
 
     /// Whether the session is alive (one small read).

@@ -137,17 +137,8 @@ impl DynamoStore {
     /// Checks the invariant for one user from DynamoDB: balance = sum of the
     /// ledger, and never below zero. Returns the balance.
     pub async fn check_balance_invariant(&self, user_id: &str) -> Result<Result<i64, InvariantViolation>, StoreError> {
-        let profile = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(user_pk(user_id)))
-            .key("sk", s("PROFILE"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        let balance = profile.item().map(|it| get_n(it, "credits")).transpose()?.unwrap_or(0);
+        let profile = self.get_consistent(super::profile_key(user_id)).await?;
+        let balance = profile.as_ref().map(|it| get_n(it, "credits")).transpose()?.unwrap_or(0);
         let mut ledger_sum = 0;
         let mut start = None;
         loop {

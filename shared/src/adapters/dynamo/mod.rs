@@ -120,3 +120,47 @@ pub(crate) fn session_alive_in(item: Option<&attrs::Item>, now: i64) -> bool {
         .and_then(|it| attrs::get_n(it, TTL_ATTRIBUTE).ok())
         .is_some_and(|exp| exp > now)
 }
+
+impl DynamoStore {
+    /// One item by key, read consistently.
+    pub(crate) async fn get_consistent(&self, key: attrs::Item) -> Result<Option<attrs::Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(out.item.filter(|it| !it.is_empty()))
+    }
+
+    /// Two items in one consistent read (`TransactGetItems`): the "one small
+    /// read" that confirms a session together with what the route needs.
+    pub(crate) async fn get_pair(&self, first: attrs::Item, second: attrs::Item) -> Result<(Option<attrs::Item>, Option<attrs::Item>), StoreError> {
+        let get = |key: attrs::Item| {
+            aws_sdk_dynamodb::types::Get::builder()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .build()
+                .map(|g| aws_sdk_dynamodb::types::TransactGetItem::builder().get(g).build())
+                .map_err(StoreError::other)
+        };
+        let out = self
+            .client
+            .transact_get_items()
+            .transact_items(get(first)?)
+            .transact_items(get(second)?)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let mut items = out.responses.unwrap_or_default().into_iter().map(|r| r.item.filter(|it| !it.is_empty()));
+        Ok((items.next().flatten(), items.next().flatten()))
+    }
+}
+
+/// The key of a user's profile.
+pub(crate) fn profile_key(user_id: &str) -> attrs::Item {
+    attrs::item([("pk", attrs::s(user_pk(user_id))), ("sk", attrs::s("PROFILE"))])
+}

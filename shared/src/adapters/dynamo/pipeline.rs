@@ -27,16 +27,7 @@ pub struct DueJob {
 impl DynamoStore {
     /// The job, read consistently; `None` when it does not exist (deleted).
     pub async fn job(&self, user_id: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(job_key(user_id, job_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        out.item().map(job_from).transpose()
+        self.get_consistent(job_key(user_id, job_id)).await?.as_ref().map(job_from).transpose()
     }
 
     /// Finds a job by id alone (the provider's callback names no user), via

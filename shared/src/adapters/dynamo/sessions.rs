@@ -46,16 +46,7 @@ fn is_condition_failure<R>(err: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynam
 
 impl SessionStore for DynamoStore {
     async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(user_id, session_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        out.item().map(session_from).transpose()
+        self.get_consistent(session_key(user_id, session_id)).await?.as_ref().map(session_from).transpose()
     }
 
     async fn rotate(&self, session: &SessionRecord, consumed: &str, next: &str, now: i64, expires_at: i64) -> Result<bool, StoreError> {

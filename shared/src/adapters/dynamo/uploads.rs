@@ -92,16 +92,8 @@ impl DynamoStore {
 
     /// Whether the upload record exists, and whether a job already uses it.
     pub async fn upload_state(&self, user_id: &str, upload_id: &str) -> Result<Option<bool>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(upload_record_key(user_id, upload_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(out.item().map(|it| it.contains_key("job_id") || it.contains_key("sweeping")))
+        let record = self.get_consistent(upload_record_key(user_id, upload_id)).await?;
+        Ok(record.map(|it| it.contains_key("job_id") || it.contains_key("sweeping")))
     }
 
     /// Unused uploads whose time ran out before `now`, at most `limit`.
