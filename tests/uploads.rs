@@ -67,6 +67,9 @@ async fn unused_uploads_are_swept_and_used_ones_kept() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(list_objects(&prefix).await.iter().any(|k| k.ends_with(&used)), "the used upload was kept");
+    let items = scan_table().await;
+    let record = items.iter().find(|it| it.get("sk").and_then(|v| v.as_s().ok()) == Some(&format!("UPLOAD#{used}"))).unwrap();
+    assert!(!record.contains_key("expires_at") && !record.contains_key("gsi1pk"), "a used upload no longer expires");
     // The swept upload can no longer feed a job.
     grant(s.user_id(), 1).await;
     assert_error(create_job_raw(&c, &s, &unused, "standard", None).await, 404, "not_found").await;

@@ -60,6 +60,9 @@ impl DynamoStore {
             ("created_at", n(now)),
             ("use_by", n(use_by)),
             ("gsi1pk", s(day_shard(use_by))),
+            // A backstop so no record outlives a sweep that stopped running for a week;
+            // the sweep, not this TTL, is what deletes unused uploads (and their objects).
+            (TTL_ATTRIBUTE, n(use_by + 7 * 86_400)),
             ("gsi1sk", s(format!("{use_by:012}#{user_id}#{upload_id}"))),
         ]));
         let check = ConditionCheck::builder()
