@@ -11,13 +11,6 @@ use serde_json::Value;
 use shared::auth::access_token;
 use shared::auth::keys::Secrets;
 
-async fn stack_secrets() -> Secrets {
-    let sm = aws_sdk_secretsmanager::Client::new(&stack().aws().await);
-    let out = sm.get_secret_value().secret_id(stack().var("APP_SECRETS_ARN")).send().await.unwrap();
-    let doc: Value = serde_json::from_str(out.secret_string().unwrap()).unwrap();
-    Secrets::parse(doc["token_signing_keys"].as_str().unwrap(), doc["ip_hash_key"].as_str().unwrap()).unwrap()
-}
-
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }

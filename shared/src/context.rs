@@ -75,6 +75,25 @@ impl AppContext {
         Ok(claims)
     }
 
+    /// The job named by the path's `{job_id}`, if it is the caller's, read
+    /// with the session in one call: 401 for a dead session, 404 for any job
+    /// that is not the caller's (a malformed id too, after the session check,
+    /// so a revoked token is still 401).
+    pub async fn caller_job(&self, req: &Request) -> Result<Job, ApiError> {
+        let claims = self.authenticate(req)?;
+        let job_id = request::path_param(req, "job_id").unwrap_or_default();
+        let not_found = || ApiError::NotFound("No such job.".into());
+        if !crate::jobs::is_id(job_id) {
+            self.authenticate_live(req).await?;
+            return Err(not_found());
+        }
+        self.store
+            .job_with_live_session(&claims.sub, &claims.sid, job_id, crate::time::now())
+            .await?
+            .ok_or_else(unauthorized)?
+            .ok_or_else(not_found)
+    }
+
     /// The contract's `Job`, with fresh short-lived links (signed locally,
     /// no AWS call).
     pub async fn job_json(&self, job: &Job) -> Result<serde_json::Value, ApiError> {

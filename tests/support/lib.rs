@@ -291,3 +291,11 @@ pub async fn assert_no_objects_soon(prefix: &str, secs: u64) {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// The stack's secrets, read from the emulator's Secrets Manager.
+pub async fn stack_secrets() -> shared::auth::keys::Secrets {
+    let sm = aws_sdk_secretsmanager::Client::new(&stack().aws().await);
+    let out = sm.get_secret_value().secret_id(stack().var("APP_SECRETS_ARN")).send().await.unwrap();
+    let doc: Value = serde_json::from_str(out.secret_string().unwrap()).unwrap();
+    shared::auth::keys::Secrets::parse(doc["token_signing_keys"].as_str().unwrap(), doc["ip_hash_key"].as_str().unwrap()).unwrap()
+}

@@ -3,9 +3,8 @@
 //! the same transaction; ledger entries stay, so the balance stays explainable.
 
 use shared::context::AppContext;
-use shared::error::{ApiError, BoxError, unauthorized};
-use shared::http::{Body, Request, Response, Route, request, response};
-use shared::jobs::is_id;
+use shared::error::{ApiError, BoxError};
+use shared::http::{Body, Request, Response, Route, response};
 
 /// The route.
 pub struct DeleteJob {
@@ -20,10 +19,6 @@ impl DeleteJob {
     pub async fn from_env() -> Result<Self, BoxError> {
         Ok(DeleteJob { ctx: AppContext::from_env().await? })
     }
-}
-
-fn not_found() -> ApiError {
-    ApiError::NotFound("No such job.".into())
 }
 
 impl DeleteJob {
@@ -42,21 +37,10 @@ impl DeleteJob {
 
 impl Route for DeleteJob {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let claims = self.ctx.authenticate(&req)?;
-        let job_id = request::path_param(&req, "job_id").unwrap_or_default();
-        if !is_id(job_id) {
-            self.ctx.authenticate_live(&req).await?;
-            return Err(not_found());
-        }
         // The job may change (the worker finishing it) between read and delete: read again.
         for _ in 0..5 {
-            let job = self
-                .ctx
-                .store
-                .job_with_live_session(&claims.sub, &claims.sid, job_id, shared::time::now())
-                .await?
-                .ok_or_else(unauthorized)?
-                .ok_or_else(not_found)?;
+            let job = self.ctx.caller_job(&req).await?;
+            let job_id = job.job_id.as_str();
             // The record first: from then on the worker, seeing no record, removes
             // anything it writes itself, so nothing can reappear after the objects go.
             if !self.ctx.store.delete_job(&job).await? {

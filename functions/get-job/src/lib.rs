@@ -2,9 +2,8 @@
 //! other job id is 404.
 
 use shared::context::AppContext;
-use shared::error::{ApiError, BoxError, unauthorized};
-use shared::http::{Body, Request, Response, Route, request, response};
-use shared::jobs::is_id;
+use shared::error::{ApiError, BoxError};
+use shared::http::{Body, Request, Response, Route, response};
 
 /// The route.
 pub struct GetJob {
@@ -21,27 +20,9 @@ impl GetJob {
     }
 }
 
-/// The 404 for a job that is not the caller's.
-pub fn job_not_found() -> ApiError {
-    ApiError::NotFound("No such job.".into())
-}
-
 impl Route for GetJob {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let claims = self.ctx.authenticate(&req)?;
-        let job_id = request::path_param(&req, "job_id").unwrap_or_default();
-        if !is_id(job_id) {
-            // Still confirm the session, so a revoked token is 401, not 404.
-            self.ctx.authenticate_live(&req).await?;
-            return Err(job_not_found());
-        }
-        let job = self
-            .ctx
-            .store
-            .job_with_live_session(&claims.sub, &claims.sid, job_id, shared::time::now())
-            .await?
-            .ok_or_else(unauthorized)?
-            .ok_or_else(job_not_found)?;
+        let job = self.ctx.caller_job(&req).await?;
         Ok(response::json(200, &self.ctx.job_json(&job).await?))
     }
 }

@@ -68,16 +68,10 @@ pub struct Simulator {
 impl Simulator {
     /// Builds a simulator with no tasks and no rules.
     pub fn new(config: SimConfig) -> Arc<Self> {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
         Arc::new(Self {
             config,
             state: Mutex::new(state::State::default()),
-            client,
+            client: sim_http::outbound_client(Some(Duration::from_secs(30))),
         })
     }
 
@@ -89,7 +83,7 @@ impl Simulator {
         self: &Arc<Self>,
         listener: tokio::net::TcpListener,
     ) -> tokio::task::JoinHandle<()> {
-        let base_url = server::base_url(&listener);
+        let base_url = sim_http::base_url(&listener);
         tokio::spawn(server::serve(Arc::clone(self), listener, base_url))
     }
 
@@ -100,8 +94,6 @@ impl Simulator {
 
     /// Locks the shared state; a panic elsewhere while holding it does not poison the simulator.
     fn state(&self) -> MutexGuard<'_, state::State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        sim_http::lock(&self.state)
     }
 }

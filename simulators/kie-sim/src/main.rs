@@ -5,7 +5,6 @@
 //! until interrupted. The HMAC key is taken as the bytes of the given string. Logs go to stderr
 //! (`RUST_LOG` filters them; default `info`).
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -21,33 +20,20 @@ struct Args {
     delay_ms: u64,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let (mut port, mut api_key, mut hmac_key, mut delay_ms) = (None, None, None, 2000);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--port" => {
-                port = Some(
-                    value()?
-                        .parse::<u16>()
-                        .map_err(|e| format!("--port: {e}"))?,
-                )
-            }
-            "--api-key" => api_key = Some(value()?),
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let (mut hmac_key, mut delay_ms) = (None, 2000);
+    let (port, api_key) = sim_http::cli::parse_flags(args, |flag, value| {
+        match flag {
             "--hmac-key" => hmac_key = Some(value()?),
             "--delay-ms" => {
                 delay_ms = value()?
                     .parse::<u64>()
                     .map_err(|e| format!("--delay-ms: {e}"))?
             }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other}")),
+            _ => return Ok(false),
         }
-    }
-    let port = port.ok_or("--port is required")?;
-    let api_key = api_key
-        .filter(|k| !k.is_empty())
-        .ok_or("--api-key is required")?;
+        Ok(true)
+    })?;
     Ok(Args {
         port,
         api_key,
@@ -60,41 +46,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("kie-sim: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(msg) => return sim_http::cli::usage_error("kie-sim", USAGE, &msg),
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("kie-sim: cannot listen on 127.0.0.1:{}: {e}", args.port);
-            return ExitCode::FAILURE;
-        }
-    };
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(args.port);
-    let sim = Simulator::new(SimConfig {
-        api_key: args.api_key,
-        hmac_key: args.hmac_key.map(String::into_bytes),
-        default_delay: Duration::from_millis(args.delay_ms),
-    });
-    let server = sim.spawn(listener);
-    println!("KIE_SIM_URL=http://127.0.0.1:{port}");
-    let _ = std::io::stdout().flush();
-    let _ = tokio::signal::ctrl_c().await;
-    server.abort();
-    ExitCode::SUCCESS
+    sim_http::cli::serve_until_interrupted("kie-sim", "KIE_SIM_URL", args.port, |listener| {
+        Simulator::new(SimConfig {
+            api_key: args.api_key,
+            hmac_key: args.hmac_key.map(String::into_bytes),
+            default_delay: Duration::from_millis(args.delay_ms),
+        })
+        .spawn(listener)
+    })
+    .await
 }
 
 #[cfg(test)]

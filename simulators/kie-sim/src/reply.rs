@@ -1,28 +1,12 @@
-//! Building HTTP answers: KIE's `{"code","msg","data"}` envelope, plain JSON, raw bytes, and
-//! reading query strings.
+//! Building HTTP answers: KIE's `{"code","msg","data"}` envelope on top of the shared JSON, raw
+//! bytes and query-string helpers of `sim-http`.
 
-use std::collections::HashMap;
-
-use http::{StatusCode, header};
-use http_body_util::Full;
-use hyper::body::Bytes;
+use http::StatusCode;
 use serde_json::{Value, json};
 
+pub(crate) use sim_http::{Response, bytes, json, query};
+
 use crate::rules::ErrorAnswer;
-
-/// The response type of every handler.
-pub(crate) type Response = hyper::Response<Full<Bytes>>;
-
-/// A JSON answer with `status`.
-pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
-    let mut resp = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    resp
-}
 
 /// KIE's envelope under HTTP 200 (KIE reports business errors in the body `code`).
 pub(crate) fn envelope(code: i64, msg: &str, data: Value) -> Response {
@@ -75,15 +59,6 @@ pub(crate) fn method_not_allowed(method: &http::Method, path: &str) -> Response 
     )
 }
 
-/// Raw bytes with a content type.
-pub(crate) fn bytes(content_type: &str, body: Bytes) -> Response {
-    let mut resp = hyper::Response::new(Full::new(body));
-    let value = header::HeaderValue::from_str(content_type)
-        .unwrap_or_else(|_| header::HeaderValue::from_static("application/octet-stream"));
-    resp.headers_mut().insert(header::CONTENT_TYPE, value);
-    resp
-}
-
 /// The content type of an image by its magic bytes (`application/octet-stream` otherwise).
 pub(crate) fn sniff_content_type(body: &[u8]) -> &'static str {
     match image::guess_format(body) {
@@ -93,11 +68,4 @@ pub(crate) fn sniff_content_type(body: &[u8]) -> &'static str {
         Ok(image::ImageFormat::Gif) => "image/gif",
         _ => "application/octet-stream",
     }
-}
-
-/// The query parameters of `uri` (the last one wins when repeated).
-pub(crate) fn query(uri: &http::Uri) -> HashMap<String, String> {
-    form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
 }

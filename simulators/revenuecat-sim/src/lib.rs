@@ -78,7 +78,6 @@ mod state;
 mod webhook;
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use http::StatusCode;
 
@@ -132,15 +131,10 @@ pub struct Simulator {
 impl Simulator {
     /// Builds a simulator with no customers, purchases or queued failures.
     pub fn new(config: SimConfig) -> Arc<Self> {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
         Arc::new(Self {
             config,
             state: Mutex::new(state::State::default()),
-            client,
+            client: sim_http::outbound_client(None),
         })
     }
 
@@ -149,7 +143,7 @@ impl Simulator {
         self: &Arc<Self>,
         listener: tokio::net::TcpListener,
     ) -> tokio::task::JoinHandle<()> {
-        let base_url = server::base_url(&listener);
+        let base_url = sim_http::base_url(&listener);
         tracing::debug!(%base_url, "revenuecat-sim: serving");
         tokio::spawn(server::serve(Arc::clone(self), listener))
     }
@@ -161,8 +155,6 @@ impl Simulator {
 
     /// Locks the shared state; a panic elsewhere while holding it does not poison the simulator.
     fn state(&self) -> MutexGuard<'_, state::State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        sim_http::lock(&self.state)
     }
 }

@@ -4,7 +4,6 @@
 //! `REVENUECAT_SIM_URL=http://127.0.0.1:<port>` once listening (port 0 picks a free port) and
 //! serves until interrupted. Logs go to stderr (`RUST_LOG` filters them; default `info`).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use revenuecat_sim::{SimConfig, Simulator};
@@ -20,20 +19,10 @@ struct Args {
     webhook_authorization: String,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let (mut port, mut api_key, mut webhook_url, mut webhook_authorization) =
-        (None, None, None, String::new());
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--port" => {
-                port = Some(
-                    value()?
-                        .parse::<u16>()
-                        .map_err(|e| format!("--port: {e}"))?,
-                )
-            }
-            "--api-key" => api_key = Some(value()?),
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let (mut webhook_url, mut webhook_authorization) = (None, String::new());
+    let (port, api_key) = sim_http::cli::parse_flags(args, |flag, value| {
+        match flag {
             "--webhook-url" => {
                 let url = value()?;
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -42,14 +31,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 webhook_url = Some(url);
             }
             "--webhook-authorization" => webhook_authorization = value()?,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other}")),
+            _ => return Ok(false),
         }
-    }
-    let port = port.ok_or("--port is required")?;
-    let api_key = api_key
-        .filter(|k| !k.is_empty())
-        .ok_or("--api-key is required")?;
+        Ok(true)
+    })?;
     Ok(Args {
         port,
         api_key,
@@ -62,44 +47,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("revenuecat-sim: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(msg) => return sim_http::cli::usage_error("revenuecat-sim", USAGE, &msg),
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "revenuecat-sim: cannot listen on 127.0.0.1:{}: {e}",
-                args.port
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(args.port);
-    let sim = Simulator::new(SimConfig {
-        api_key: args.api_key,
-        webhook_url: args.webhook_url,
-        webhook_authorization: args.webhook_authorization,
-    });
-    let server = sim.spawn(listener);
-    println!("REVENUECAT_SIM_URL=http://127.0.0.1:{port}");
-    let _ = std::io::stdout().flush();
-    let _ = tokio::signal::ctrl_c().await;
-    server.abort();
-    ExitCode::SUCCESS
+    let url_var = "REVENUECAT_SIM_URL";
+    sim_http::cli::serve_until_interrupted("revenuecat-sim", url_var, args.port, |listener| {
+        Simulator::new(SimConfig {
+            api_key: args.api_key,
+            webhook_url: args.webhook_url,
+            webhook_authorization: args.webhook_authorization,
+        })
+        .spawn(listener)
+    })
+    .await
 }
 
 #[cfg(test)]

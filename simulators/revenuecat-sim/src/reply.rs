@@ -1,26 +1,11 @@
-//! Building HTTP answers (JSON, RevenueCat's v1 `{"code", "message"}` errors, the control API's
-//! `{"error"}` errors) and reading query strings and path segments.
-
-use std::collections::HashMap;
+//! Building HTTP answers (RevenueCat's v1 `{"code", "message"}` errors, the control API's
+//! `{"error"}` errors, on top of the shared JSON helper of `sim-http`), reading query strings
+//! and decoding path segments.
 
 use http::{StatusCode, header};
-use http_body_util::Full;
-use hyper::body::Bytes;
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// The response type of every handler.
-pub(crate) type Response = hyper::Response<Full<Bytes>>;
-
-/// A JSON answer with `status`.
-pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
-    let mut resp = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    resp
-}
+pub(crate) use sim_http::{Response, json, query};
 
 /// A RevenueCat v1 error: `{"code": <RevenueCat code>, "message": "…"}` under `status`.
 pub(crate) fn rc_error(status: StatusCode, code: u32, message: &str) -> Response {
@@ -56,13 +41,6 @@ pub(crate) fn failure(status: u16, retry_after: Option<u64>) -> Response {
 /// The control API's error body `{"error": msg}`.
 pub(crate) fn control_error(status: StatusCode, msg: &str) -> Response {
     json(status, &json!({"error": msg}))
-}
-
-/// The query parameters of `uri` (the last one wins when repeated).
-pub(crate) fn query(uri: &http::Uri) -> HashMap<String, String> {
-    form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
 }
 
 /// Decodes `%XX` escapes of a path segment (`+` stays `+`); `None` for bad escapes or UTF-8.

@@ -1,17 +1,13 @@
-//! The hyper 1 server: accepts connections, reads bodies and routes each request to the REST API
-//! (after the key check, queued failures and stalls) or to the control API.
+//! The RevenueCat server: on the shared `sim-http` accept loop, reads bodies and routes each
+//! request to the REST API (after the key check, queued failures and stalls) or to the control
+//! API.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 
 use crate::model::now_ms;
 use crate::reply::{self, Response};
@@ -21,54 +17,21 @@ use crate::{Simulator, control, rest};
 /// Largest request body accepted.
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// `http://<address>` of a listener, loopback in place of an unspecified address.
-pub(crate) fn base_url(listener: &TcpListener) -> String {
-    match listener.local_addr() {
-        Ok(addr) => {
-            let ip = match addr.ip() {
-                ip if !ip.is_unspecified() => ip,
-                std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-                std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-            };
-            format!("http://{}", SocketAddr::new(ip, addr.port()))
-        }
-        Err(_) => "http://127.0.0.1".to_string(),
-    }
-}
-
 /// Accepts connections until the task is aborted; aborting drops the open connections too.
 pub(crate) async fn serve(sim: Arc<Simulator>, listener: TcpListener) {
-    let mut connections = JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                tracing::warn!(error = %e, "revenuecat-sim: accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    sim_http::serve(listener, "revenuecat-sim", move |req| {
         let sim = Arc::clone(&sim);
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let sim = Arc::clone(&sim);
-                async move { Ok::<_, Infallible>(handle(&sim, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+        async move { handle(&sim, req).await }
+    })
+    .await
 }
 
 async fn handle(sim: &Arc<Simulator>, req: hyper::Request<Incoming>) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let msg = format!("The request body is unreadable or over {MAX_BODY_BYTES} bytes.");
+    let body = match sim_http::read_body(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(msg) => {
             return reply::control_error(StatusCode::PAYLOAD_TOO_LARGE, &msg);
         }
     };
@@ -103,7 +66,7 @@ async fn rest_call(
     headers: &http::HeaderMap,
     app_user_id: Option<Option<String>>,
 ) -> Response {
-    if !authorized(&sim.config.api_key, headers) {
+    if !sim_http::bearer_authorized(&sim.config.api_key, headers) {
         return reply::unauthorized();
     }
     let (failure, standing_stall) = sim.state().next_failure();
@@ -130,38 +93,5 @@ async fn rest_call(
         Method::GET => rest::get_subscriber(&mut state, &app_user_id),
         Method::DELETE => rest::delete_subscriber(&mut state, &app_user_id),
         _ => reply::rc_error(StatusCode::METHOD_NOT_ALLOWED, 405, "Method not allowed."),
-    }
-}
-
-/// Whether the request carries `Authorization: Bearer <api_key>`.
-fn authorized(api_key: &str, headers: &http::HeaderMap) -> bool {
-    headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|token| !api_key.is_empty() && token.trim() == api_key)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_key_is_required_exactly() {
-        let mut headers = http::HeaderMap::new();
-        assert!(!authorized("k", &headers));
-        headers.insert(
-            http::header::AUTHORIZATION,
-            "Bearer k".parse().expect("header"),
-        );
-        assert!(authorized("k", &headers));
-        headers.insert(
-            http::header::AUTHORIZATION,
-            "Bearer other".parse().expect("header"),
-        );
-        assert!(!authorized("k", &headers));
-        headers.insert(http::header::AUTHORIZATION, "k".parse().expect("header"));
-        assert!(!authorized("k", &headers));
-        assert!(!authorized("", &headers));
     }
 }

@@ -1,13 +1,11 @@
 //! Test helpers: a simulator on 127.0.0.1:0, and a tiny local "internet" server that serves the
 //! input photos and records the callbacks it receives.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder, Rgb, RgbImage};
 use kie_sim::{SimConfig, Simulator};
@@ -66,70 +64,51 @@ impl Fixture {
             Arc::clone(&received),
             Arc::clone(&notify),
         );
-        let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+        let server = tokio::spawn(sim_http::serve(listener, "fixture", move |req| {
+            let (photo, received, notify) = (
+                photo_s.clone(),
+                Arc::clone(&received_s),
+                Arc::clone(&notify_s),
+            );
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let path = parts.uri.path().to_string();
+                let (status, bytes) = if path == "/photo.png" {
+                    (200, photo)
+                } else if path == "/text" {
+                    (200, Bytes::from_static(b"this is not an image"))
+                } else if path.starts_with("/cb/") {
+                    let pq = parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default();
+                    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    received.lock().expect("lock").push(Received {
+                        path_and_query: pq,
+                        headers: parts.headers,
+                        body,
+                    });
+                    notify.notify_waiters();
+                    let status = if path.starts_with("/cb/fail") {
+                        500
+                    } else {
+                        200
+                    };
+                    (status, Bytes::from_static(b"ok"))
+                } else {
+                    (404, Bytes::from_static(b"not found"))
                 };
-                let (photo, received, notify) = (
-                    photo_s.clone(),
-                    Arc::clone(&received_s),
-                    Arc::clone(&notify_s),
-                );
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (photo, received, notify) =
-                                (photo.clone(), Arc::clone(&received), Arc::clone(&notify));
-                            async move {
-                                let (parts, body) = req.into_parts();
-                                let body = body
-                                    .collect()
-                                    .await
-                                    .map(|b| b.to_bytes())
-                                    .unwrap_or_default();
-                                let path = parts.uri.path().to_string();
-                                let (status, bytes) = if path == "/photo.png" {
-                                    (200, photo)
-                                } else if path == "/text" {
-                                    (200, Bytes::from_static(b"this is not an image"))
-                                } else if path.starts_with("/cb/") {
-                                    let pq = parts
-                                        .uri
-                                        .path_and_query()
-                                        .map(|p| p.to_string())
-                                        .unwrap_or_default();
-                                    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                                    received.lock().expect("lock").push(Received {
-                                        path_and_query: pq,
-                                        headers: parts.headers,
-                                        body,
-                                    });
-                                    notify.notify_waiters();
-                                    (
-                                        if path.starts_with("/cb/fail") {
-                                            500
-                                        } else {
-                                            200
-                                        },
-                                        Bytes::from_static(b"ok"),
-                                    )
-                                } else {
-                                    (404, Bytes::from_static(b"not found"))
-                                };
-                                let mut resp = hyper::Response::new(Full::new(bytes));
-                                *resp.status_mut() =
-                                    http::StatusCode::from_u16(status).expect("status");
-                                Ok::<_, Infallible>(resp)
-                            }
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
+                let mut resp = hyper::Response::new(Full::new(bytes));
+                *resp.status_mut() = http::StatusCode::from_u16(status).expect("status");
+                resp
             }
-        });
+        }));
         Fixture {
             base,
             photo,

@@ -1,13 +1,11 @@
 //! Test helpers: a simulator on 127.0.0.1:0 pointed at a tiny local webhook receiver that
 //! records every delivery (headers and body), and a client for both.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use revenuecat_sim::{SimConfig, Simulator};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -41,46 +39,29 @@ impl Receiver {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = Arc::clone(&received);
-        let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let store = Arc::clone(&store);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let store = Arc::clone(&store);
-                            async move {
-                                let (parts, body) = req.into_parts();
-                                let raw = body
-                                    .collect()
-                                    .await
-                                    .map(|b| b.to_bytes())
-                                    .unwrap_or_default();
-                                let path = parts.uri.path().to_string();
-                                let failing = path.starts_with("/fail");
-                                store.lock().expect("lock").push(Received {
-                                    path,
-                                    headers: parts.headers,
-                                    body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-                                    raw,
-                                });
-                                let (status, text) =
-                                    if failing { (500, "boom") } else { (200, "ok") };
-                                let mut resp = hyper::Response::new(Full::new(Bytes::from(text)));
-                                *resp.status_mut() =
-                                    http::StatusCode::from_u16(status).expect("status");
-                                Ok::<_, Infallible>(resp)
-                            }
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+        let server = tokio::spawn(sim_http::serve(listener, "receiver", move |req| {
+            let store = Arc::clone(&store);
+            async move {
+                let (parts, body) = req.into_parts();
+                let raw = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let path = parts.uri.path().to_string();
+                let failing = path.starts_with("/fail");
+                store.lock().expect("lock").push(Received {
+                    path,
+                    headers: parts.headers,
+                    body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
+                    raw,
                 });
+                let (status, text) = if failing { (500, "boom") } else { (200, "ok") };
+                let mut resp = hyper::Response::new(Full::new(Bytes::from(text)));
+                *resp.status_mut() = http::StatusCode::from_u16(status).expect("status");
+                resp
             }
-        });
+        }));
         Receiver {
             base,
             received,
