@@ -78,6 +78,7 @@ fn main() -> Result<(), BoxError> {
             let url = format!("http://{}", listener.local_addr()?);
             let key = std::env::var("KIE_API_KEY").unwrap_or_else(|_| uuid::Uuid::new_v4().simple().to_string());
             set_env("KIE_BASE_URL", &url);
+            set_env("KIE_UPLOAD_BASE_URL", &url);
             set_env("KIE_API_KEY", &key);
             Some((listener, url, key))
         }

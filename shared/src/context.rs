@@ -117,7 +117,11 @@ pub async fn pipeline_from_env() -> Result<crate::generation::Pipeline, BoxError
         store: ctx.store,
         photos: ctx.photos,
         queue: ctx.queue,
-        kie: crate::kie::client::KieClient::new(kie_base, kie_key),
+        kie: crate::kie::client::KieClient::new(
+            kie_base,
+            crate::config::optional("KIE_UPLOAD_BASE_URL").unwrap_or_else(|| "https://kieai.redpandaai.co".into()),
+            kie_key,
+        ),
         models: crate::kie::models::ModelChoice::from_env()?,
         settings: crate::generation::PipelineSettings::from_env()?,
     })

@@ -132,7 +132,16 @@ impl Pipeline {
             return self.photos.delete(std::slice::from_ref(&job.input_key)).await;
         }
         let link_ttl = (job.deadline_at - now).max(60) as u64 + 300;
-        let link = self.photos.presign_get(&job.input_key, Duration::from_secs(link_ttl)).await?;
+        let mut link = self.photos.presign_get(&job.input_key, Duration::from_secs(link_ttl)).await?;
+        if self.kie.cannot_reach(&link) {
+            // A local stack with the real provider: hand KIE the bytes instead of a link.
+            let Some(clean) = self.photos.read(&job.input_key).await? else { return Ok(()) };
+            match self.kie.upload_file(clean, &format!("{}.jpg", job.job_id)).await {
+                Ok(url) => link = url,
+                Err(KieError::Retryable(why)) => return Err(StoreError::Unavailable(why)),
+                Err(err) => return self.fail_for(&job, err).await,
+            }
+        }
         let callback = format!("{}/v1/webhooks/kie?job={}&token={}", self.settings.public_api_url, job.job_id, secret);
         let Ok(style) = job.style.resolve() else {
             // Ids were valid at creation; a catalog change since must not strand a paid job.

@@ -50,6 +50,7 @@ pub fn classify(code: i64, message: String) -> KieError {
 pub struct KieClient {
     http: reqwest::Client,
     base_url: String,
+    upload_base_url: String,
     api_key: String,
 }
 
@@ -57,14 +58,47 @@ pub struct KieClient {
 pub const MAX_RESULT_BYTES: usize = 30 * 1024 * 1024;
 
 impl KieClient {
-    /// A client for `base_url` with `api_key`.
-    pub fn new(base_url: String, api_key: String) -> Self {
+    /// A client for `base_url` (and KIE's file upload service at
+    /// `upload_base_url`) with `api_key`.
+    pub fn new(base_url: String, upload_base_url: String, api_key: String) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
             .build()
             .expect("static client settings are valid");
-        KieClient { http, base_url: base_url.trim_end_matches('/').to_string(), api_key }
+        let trim = |u: String| u.trim_end_matches('/').to_string();
+        KieClient { http, base_url: trim(base_url), upload_base_url: trim(upload_base_url), api_key }
+    }
+
+    /// Whether the provider cannot fetch `link` itself: the link points at a
+    /// loopback or private address (a local stack) while the provider is not
+    /// on this machine. Then the photo goes through KIE's file upload service.
+    pub fn cannot_reach(&self, link: &str) -> bool {
+        let host = |url: &str| url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or_default().to_string();
+        let private = |h: &str| match h.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+            Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback(),
+            Err(_) => h == "localhost",
+        };
+        private(&host(link)) && !private(&host(&self.base_url))
+    }
+
+    /// Uploads a photo to KIE's file upload service; returns its download URL.
+    pub async fn upload_file(&self, bytes: Vec<u8>, file_name: &str) -> Result<String, KieError> {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str("image/jpeg")
+            .map_err(|e| KieError::Fatal { code: 0, message: e.to_string() })?;
+        let form = reqwest::multipart::Form::new()
+            .part("file", part)
+            .text("uploadPath", "pro-portrait")
+            .text("fileName", file_name.to_string());
+        let url = format!("{}/api/file-stream-upload", self.upload_base_url);
+        let data = self.call(self.http.post(url).multipart(form)).await?;
+        data.get("downloadUrl")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| KieError::Fatal { code: 0, message: "the upload answered no downloadUrl".into() })
     }
 
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, KieError> {
@@ -128,6 +162,32 @@ fn network(err: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_links_go_through_the_upload_service_only_for_a_remote_provider() {
+        let remote = KieClient::new("https://api.kie.ai".into(), "https://kieai.redpandaai.co".into(), "k".into());
+        assert!(remote.cannot_reach("http://127.0.0.1:4566/bucket/users/u/x?X-Amz-Signature=1"));
+        assert!(remote.cannot_reach("http://localhost:4566/b/k"));
+        assert!(!remote.cannot_reach("https://bucket.s3.eu-west-1.amazonaws.com/users/u/x"));
+        let local = KieClient::new("http://127.0.0.1:9000".into(), "http://127.0.0.1:9000".into(), "k".into());
+        assert!(!local.cannot_reach("http://127.0.0.1:4566/bucket/k"), "a local simulator reaches local links");
+    }
+
+    #[tokio::test]
+    async fn uploads_a_photo_to_the_file_upload_service() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let sim = kie_sim::Simulator::new(kie_sim::SimConfig { api_key: "key".into(), hmac_key: None, default_delay: Duration::from_millis(10) });
+        let server = sim.spawn(listener);
+        let client = KieClient::new(base.clone(), base.clone(), "key".into());
+        let url = client.upload_file(b"photo bytes".to_vec(), "job.jpg").await.unwrap();
+        assert!(url.starts_with(&base), "{url}");
+        let back = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&back[..], b"photo bytes");
+        let wrong_key = KieClient::new(base.clone(), base, "nope".into());
+        assert!(matches!(wrong_key.upload_file(b"x".to_vec(), "a.jpg").await, Err(KieError::Operator { code: 401, .. })));
+        server.abort();
+    }
 
     #[test]
     fn codes_are_sorted_by_what_to_do() {
