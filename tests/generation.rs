@@ -225,3 +225,13 @@ async fn an_account_problem_at_the_provider_fails_and_refunds() {
     assert!(sim_tasks(s.user_id()).await.is_empty(), "402 is not retried");
     assert_eq!(assert_invariant(s.user_id()).await, 1);
 }
+
+#[tokio::test]
+async fn a_callback_before_the_provider_says_success_is_not_believed() {
+    let (c, s, job_id) = user_with_job(1, Some(json!({"callback": "early"})), "astronaut.jpg").await;
+    let job = wait_for_job(&c, &s, &job_id, 30, finished).await;
+    // The early callback finds the task still generating; a poll (or the re-check) finishes it.
+    assert_succeeded_with_an_image(&c, &job).await;
+    assert_eq!(sim_tasks(s.user_id()).await.len(), 1);
+    assert_eq!(assert_invariant(s.user_id()).await, 0);
+}
