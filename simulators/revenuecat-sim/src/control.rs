@@ -150,11 +150,7 @@ impl Simulator {
             events::apply(&mut state, effect);
             payload
         };
-        let deliveries = if opts.deliver {
-            webhook::deliver(self, Body::Json(payload.clone()), delivery).await?
-        } else {
-            Vec::new()
-        };
+        let deliveries = self.deliver_built(opts.deliver, &payload, delivery).await?;
         Ok(json!({"transaction_id": transaction_id, "event": payload, "deliveries": deliveries}))
     }
 
@@ -173,12 +169,16 @@ impl Simulator {
             events::apply(&mut state, effect);
             payload
         };
-        let deliveries = if opts.deliver {
-            webhook::deliver(self, Body::Json(payload.clone()), delivery).await?
-        } else {
-            Vec::new()
-        };
+        let deliveries = self.deliver_built(opts.deliver, &payload, delivery).await?;
         Ok(json!({"event": payload, "deliveries": deliveries}))
+    }
+
+    /// Sends a payload just built, unless the caller asked for `"deliver": false`.
+    async fn deliver_built(self: &Arc<Self>, deliver: bool, payload: &Value, delivery: webhook::DeliveryOptions) -> Result<Vec<Value>, SimError> {
+        if !deliver {
+            return Ok(Vec::new());
+        }
+        webhook::deliver(self, Body::Json(payload.clone()), delivery).await
     }
 
     /// Delivers a given payload (`"payload"`, any JSON) or raw text (`"raw"`), as
