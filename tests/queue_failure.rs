@@ -3,35 +3,13 @@
 //! handler runs in-process (the same `respond` the Lambda runs) against the
 //! test stack's emulator, with a queue URL that does not exist.
 
-use std::collections::HashMap;
-
 use integration_tests::*;
-use lambda_http::http;
 use serde_json::{Value, json};
-use shared::adapters::s3::PhotoStorage;
-use shared::adapters::sqs::GenerationQueue;
-use shared::config::Settings;
-use shared::context::AppContext;
 
-async fn context_with_a_missing_queue() -> AppContext {
-    let sdk = stack().aws().await;
-    let var = |k: &str| stack().var(k).to_string();
-    let settings = Settings {
-        table_name: var("TABLE_NAME"),
-        bucket_name: var("BUCKET_NAME"),
-        queue_url: format!("{}/123456789012/no-such-queue", var("AWS_ENDPOINT_URL")),
-        unused_upload_seconds: var("UNUSED_UPLOAD_SECONDS").parse().unwrap(),
-        job_deadline_seconds: var("JOB_DEADLINE_SECONDS").parse().unwrap(),
-        access_token_seconds: var("ACCESS_TOKEN_SECONDS").parse().unwrap(),
-        refresh_grace_seconds: var("REFRESH_GRACE_SECONDS").parse().unwrap(),
-        session_idle_days: var("SESSION_IDLE_DAYS").parse().unwrap(),
-        signup_limit_per_hour: var("SIGNUP_LIMIT_PER_HOUR").parse().unwrap(),
-        free_credits: var("FREE_CREDITS").parse().unwrap(),
-    };
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let photos = PhotoStorage::new(&sdk, settings.bucket_name.clone());
-    let queue = GenerationQueue::new(&sdk, settings.queue_url.clone());
-    AppContext::with_clients(settings, stack_secrets().await, dynamo, photos, queue)
+async fn context_with_a_missing_queue() -> shared::context::AppContext {
+    let mut settings = stack_settings();
+    settings.queue_url = format!("{}/123456789012/no-such-queue", stack().var("AWS_ENDPOINT_URL"));
+    stack_context(settings).await
 }
 
 #[tokio::test]
@@ -43,21 +21,10 @@ async fn a_job_the_queue_refuses_is_failed_and_refunded_at_once() {
 
     let route = create_job::CreateJob::new(context_with_a_missing_queue().await);
     let body = json!({"upload_id": upload_id, "style": style("standard")}).to_string();
-    let (parts, _) = http::Request::builder()
-        .method("POST")
-        .uri("/v1/jobs")
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {}", s.access()))
-        .body(())
-        .unwrap()
-        .into_parts();
-    let event = local_stack::api::event(&parts, "127.0.0.1:9".parse().unwrap(), "POST", "/v1/jobs", &HashMap::new(), body.as_bytes());
-    let resp = shared::http::serve::respond(&route, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
-    assert_eq!(resp.status(), 503);
-    let answer: Value = match resp.body() {
-        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap(),
-        other => panic!("{other:?}"),
-    };
+    let bearer = format!("Bearer {}", s.access());
+    let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];
+    let (status, answer) = call_route(&route, "POST", "/v1/jobs", &headers, body.as_bytes()).await;
+    assert_eq!(status, 503);
     assert_eq!(answer["error"]["code"], "unavailable");
 
     // The job exists, failed and refunded; the balance is whole again.

@@ -83,6 +83,25 @@ fn main() -> Result<(), BoxError> {
             Some((listener, url, key))
         }
     };
+    // Likewise the RevenueCat simulator, unless REVENUECAT_API_BASE_URL names RevenueCat.
+    let revenuecat_sim = match std::env::var("REVENUECAT_API_BASE_URL") {
+        Ok(_) => None,
+        Err(_) => {
+            let listener = StdListener::bind("127.0.0.1:0")?;
+            listener.set_nonblocking(true)?;
+            let url = format!("http://{}", listener.local_addr()?);
+            let key = std::env::var("REVENUECAT_API_KEY").unwrap_or_else(|_| format!("sk_local_{}", uuid::Uuid::new_v4().simple()));
+            set_env("REVENUECAT_API_BASE_URL", &url);
+            set_env("REVENUECAT_API_KEY", &key);
+            Some((listener, url, key))
+        }
+    };
+    if std::env::var("REVENUECAT_WEBHOOK_AUTH").is_err() {
+        set_env("REVENUECAT_WEBHOOK_AUTH", &format!("Bearer rc-local-{}", uuid::Uuid::new_v4().simple()));
+    }
+    if std::env::var("PRODUCT_CREDITS").is_err() {
+        set_env("PRODUCT_CREDITS", shared::credits::DEFAULT_PRODUCTS);
+    }
     if std::env::var("PUBLIC_API_URL").is_err() {
         set_env("PUBLIC_API_URL", &api_url);
     }
@@ -117,6 +136,12 @@ fn main() -> Result<(), BoxError> {
         pairs.push(("KIE_SIM_URL".into(), url.clone()));
     }
     pairs.push(("PUBLIC_API_URL".into(), std::env::var("PUBLIC_API_URL")?));
+    if let Some((_, url, _)) = &revenuecat_sim {
+        pairs.push(("REVENUECAT_SIM_URL".into(), url.clone()));
+    }
+    for name in ["REVENUECAT_API_BASE_URL", "REVENUECAT_WEBHOOK_AUTH", "PRODUCT_CREDITS"] {
+        pairs.push((name.into(), std::env::var(name)?));
+    }
 
     shared::telemetry::init();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
@@ -127,6 +152,14 @@ fn main() -> Result<(), BoxError> {
             let hmac_key = std::env::var("KIE_WEBHOOK_HMAC_KEY").ok().map(String::into_bytes);
             let delay_ms = std::env::var("KIE_SIM_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
             let sim = kie_sim::Simulator::new(kie_sim::SimConfig { api_key: key, hmac_key, default_delay: std::time::Duration::from_millis(delay_ms) });
+            tasks.push(sim.spawn(tokio::net::TcpListener::from_std(listener)?));
+        }
+        if let Some((listener, _, api_key)) = revenuecat_sim {
+            let sim = revenuecat_sim::Simulator::new(revenuecat_sim::SimConfig {
+                api_key,
+                webhook_url: Some(format!("{api_url}/v1/webhooks/revenuecat")),
+                webhook_authorization: std::env::var("REVENUECAT_WEBHOOK_AUTH")?,
+            });
             tasks.push(sim.spawn(tokio::net::TcpListener::from_std(listener)?));
         }
         let sdk = shared::adapters::aws_config().await;

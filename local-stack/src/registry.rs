@@ -23,6 +23,8 @@ pub const BINARIES: &[&str] = &[
     "get-job",
     "delete-job",
     "kie-webhook",
+    "revenuecat-webhook",
+    "credits-sync",
 ];
 
 /// The scheduled binaries the local stack runs on a timer.
@@ -58,6 +60,8 @@ pub async fn build(binary: &str) -> Result<Dispatch, BoxError> {
         "get-job" => wrap(get_job::GetJob::from_env().await?),
         "delete-job" => wrap(delete_job::DeleteJob::from_env().await?),
         "kie-webhook" => wrap(kie_webhook::KieWebhook::from_env().await?),
+        "revenuecat-webhook" => wrap(revenuecat_webhook::RevenueCatWebhook::from_env().await?),
+        "credits-sync" => wrap(credits_sync::CreditsSync::from_env().await?),
         other => return Err(format!("no handler is registered for binary `{other}`").into()),
     })
 }

@@ -43,6 +43,14 @@ pub enum ApiError {
     /// 503: a dependency is down; safe to retry.
     #[error("{0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: a provider asked us to wait (or is down).
+    #[error("{message}")]
+    UnavailableFor {
+        /// What the person can do about it.
+        message: String,
+        /// Seconds until a retry is worth it.
+        retry_after_secs: u64,
+    },
     /// 500: anything unexpected. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),
@@ -69,7 +77,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::ValidationFailed(_) => 422,
             ApiError::RateLimited { .. } => 429,
-            ApiError::Unavailable(_) => 503,
+            ApiError::Unavailable(_) | ApiError::UnavailableFor { .. } => 503,
             ApiError::Internal(_) => 500,
         }
     }
@@ -86,7 +94,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::ValidationFailed(_) => "validation_failed",
             ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::UnavailableFor { .. } => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -98,6 +106,14 @@ impl ApiError {
                 "Something went wrong on our side. Please try again later.".to_string()
             }
             other => other.to_string(),
+        }
+    }
+
+    /// The `Retry-After` seconds this error carries, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after_secs, .. } | ApiError::UnavailableFor { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 

@@ -299,3 +299,85 @@ pub async fn stack_secrets() -> shared::auth::keys::Secrets {
     let doc: Value = serde_json::from_str(out.secret_string().unwrap()).unwrap();
     shared::auth::keys::Secrets::parse(doc["token_signing_keys"].as_str().unwrap(), doc["ip_hash_key"].as_str().unwrap()).unwrap()
 }
+
+/// A call to the RevenueCat simulator's control API (`/_sim/…`); the answer's JSON.
+pub async fn revenuecat_sim(method: &str, path: &str, body: Value) -> Value {
+    let url = format!("{}{path}", stack().var("REVENUECAT_SIM_URL"));
+    let req = match method {
+        "GET" => reqwest::Client::new().get(url),
+        "DELETE" => reqwest::Client::new().delete(url),
+        _ => reqwest::Client::new().post(url).json(&body),
+    };
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "simulator {method} {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A purchase of `product_id` by `user_id` at the simulated RevenueCat, its
+/// webhook delivered `times` times (0: recorded only). Returns the simulator's
+/// answer (`transaction_id`, `event`, `deliveries`).
+pub async fn buy(user_id: &str, product_id: &str, times: u32) -> Value {
+    let mut body = json!({"app_user_id": user_id, "product_id": product_id, "deliver": times > 0});
+    if times > 0 {
+        body["times"] = json!(times);
+    }
+    let answer = revenuecat_sim("POST", "/_sim/purchases", body).await;
+    for d in answer["deliveries"].as_array().unwrap() {
+        assert_eq!(d["status"], 200, "delivery answered {d}");
+    }
+    answer
+}
+
+/// `POST /v1/credits/sync`; the raw response.
+pub async fn sync_raw(client: &reqwest::Client, session: &Session) -> Response {
+    client.post(stack().url("/v1/credits/sync")).bearer_auth(session.access()).send().await.unwrap()
+}
+
+/// The stack's settings as its functions read them.
+pub fn stack_settings() -> shared::config::Settings {
+    let var = |k: &str| stack().var(k).to_string();
+    shared::config::Settings {
+        table_name: var("TABLE_NAME"),
+        bucket_name: var("BUCKET_NAME"),
+        queue_url: var("QUEUE_URL"),
+        unused_upload_seconds: var("UNUSED_UPLOAD_SECONDS").parse().unwrap(),
+        job_deadline_seconds: var("JOB_DEADLINE_SECONDS").parse().unwrap(),
+        access_token_seconds: var("ACCESS_TOKEN_SECONDS").parse().unwrap(),
+        refresh_grace_seconds: var("REFRESH_GRACE_SECONDS").parse().unwrap(),
+        session_idle_days: var("SESSION_IDLE_DAYS").parse().unwrap(),
+        signup_limit_per_hour: var("SIGNUP_LIMIT_PER_HOUR").parse().unwrap(),
+        free_credits: var("FREE_CREDITS").parse().unwrap(),
+    }
+}
+
+/// A context over the test stack (for running a route's handler in-process
+/// with other settings), with `settings`.
+pub async fn stack_context(settings: shared::config::Settings) -> shared::context::AppContext {
+    let sdk = stack().aws().await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let photos = shared::adapters::s3::PhotoStorage::new(&sdk, settings.bucket_name.clone());
+    let queue = shared::adapters::sqs::GenerationQueue::new(&sdk, settings.queue_url.clone());
+    let mut secrets = stack_secrets().await;
+    secrets.revenuecat_webhook_auth = vec![stack().var("REVENUECAT_WEBHOOK_AUTH").to_string()];
+    shared::context::AppContext::with_clients(settings, secrets, dynamo, photos, queue)
+}
+
+/// Runs `route` in-process (the same `respond` the Lambda runs) on a request
+/// built like the local API server builds it; the status and JSON body.
+pub async fn call_route(route: &impl shared::http::Route, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+    let mut builder = lambda_http::http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let (parts, _) = builder.body(()).unwrap().into_parts();
+    let event = local_stack::api::event(&parts, "127.0.0.1:9".parse().unwrap(), method, path, &HashMap::new(), body);
+    let resp = shared::http::serve::respond(route, lambda_http::request::from_str(&event.to_string()).unwrap()).await;
+    let json = match resp.body() {
+        lambda_http::Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+        lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (resp.status().as_u16(), json)
+}

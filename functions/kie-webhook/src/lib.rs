@@ -35,16 +35,6 @@ fn forged() -> ApiError {
     ApiError::Unauthorized("The callback's credentials are not valid.".into())
 }
 
-fn body_json(req: &Request) -> Result<serde_json::Value, ApiError> {
-    // Providers' payloads are read tolerantly: any content type, unknown fields welcome.
-    let bytes: &[u8] = match req.body() {
-        Body::Text(t) => t.as_bytes(),
-        Body::Binary(b) => b,
-        _ => b"",
-    };
-    serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequest("The callback body is not JSON.".into()))
-}
-
 /// KIE's signature: base64(HMAC-SHA256(key, taskId + "." + timestamp)).
 pub fn signature_ok(key: &[u8], task_id: &str, timestamp: &str, signature: &str, now: i64) -> bool {
     let Ok(ts) = timestamp.parse::<i64>() else { return false };
@@ -59,7 +49,7 @@ pub fn signature_ok(key: &[u8], task_id: &str, timestamp: &str, signature: &str,
 
 impl Route for KieWebhook {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let body = body_json(&req)?;
+        let body = request::provider_json(&req)?;
         let job_id = request::query_param(&req, "job").unwrap_or_default();
         let token = request::query_param(&req, "token").unwrap_or_default();
         if !is_id(job_id) || token.is_empty() {

@@ -1,5 +1,6 @@
-//! The secrets the auth routes need: token signing keys (each with a key id,
-//! two may be active during rotation) and the key for hashing source IPs.
+//! The app's secrets: token signing keys (each with a key id, two may be
+//! active during rotation), the key for hashing source IPs (and other ids we
+//! keep only hashed), and the providers' keys.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -78,6 +79,11 @@ pub struct Secrets {
     pub kie_api_key: Option<String>,
     /// KIE's webhook HMAC key, when the account has one enabled.
     pub kie_webhook_hmac_key: Option<Vec<u8>>,
+    /// RevenueCat's secret REST API key (sync and account deletion need it).
+    pub revenuecat_api_key: Option<String>,
+    /// The `Authorization` values RevenueCat's webhook may send: the current
+    /// one and, during a rotation, the previous one.
+    pub revenuecat_webhook_auth: Vec<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -100,6 +106,8 @@ impl Secrets {
             ip_hash_key: ip_hash_key.as_bytes().to_vec(),
             kie_api_key: None,
             kie_webhook_hmac_key: None,
+            revenuecat_api_key: None,
+            revenuecat_webhook_auth: Vec::new(),
         })
     }
 }

@@ -113,3 +113,14 @@ mod tests {
         assert_eq!(status(json_body(&req(Some("application/json"), "[]"))), 422);
     }
 }
+
+/// A provider's JSON body, read tolerantly (any content type, unknown fields
+/// welcome); 400 only when it is not JSON at all.
+pub fn provider_json(req: &Request) -> Result<serde_json::Value, ApiError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    };
+    serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequest("The body is not JSON.".into()))
+}

@@ -26,11 +26,11 @@ pub fn no_content() -> Response<Body> {
     builder(204).body(Body::Empty).expect("static status is valid")
 }
 
-/// An error in the contract's shape, with `Retry-After` on 429.
+/// An error in the contract's shape, with `Retry-After` when it says when.
 pub fn error(err: &ApiError, request_id: &str) -> Response<Body> {
     let mut resp = json(err.status(), &err.body(request_id));
-    if let ApiError::RateLimited { retry_after_secs, .. } = err {
-        resp.headers_mut().insert(http::header::RETRY_AFTER, (*retry_after_secs).into());
+    if let Some(secs) = err.retry_after() {
+        resp.headers_mut().insert(http::header::RETRY_AFTER, secs.into());
     }
     resp
 }

@@ -71,3 +71,18 @@ pub fn get_num_list(item: &Item, name: &str) -> Vec<i64> {
 pub fn item<const N: usize>(pairs: [(&str, AttributeValue); N]) -> Item {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
+
+/// An optional number attribute (0 when absent).
+pub fn n_or_zero(item: &Item, name: &str) -> Result<i64, StoreError> {
+    if item.contains_key(name) { get_n(item, name) } else { Ok(0) }
+}
+
+/// A string set (empty when absent).
+pub fn get_str_set(item: &Item, name: &str) -> Vec<String> {
+    item.get(name).and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default()
+}
+
+/// A string set; DynamoDB has no empty sets, so callers never pass one.
+pub fn str_set(values: &[String]) -> AttributeValue {
+    AttributeValue::Ss(values.to_vec())
+}

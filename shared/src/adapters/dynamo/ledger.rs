@@ -1,8 +1,9 @@
 //! The ledger: every change of a balance is one entry written in the same
 //! transaction as the balance change, so for every user, at every moment,
 //! balance = sum of the user's ledger entries, and never below zero.
-//! [`posting`] is the one function that writes balance changes; charges,
-//! refunds, grants and purchases all go through it.
+//! Every ledger row is written by [`entry_put`]: [`posting`] pairs it with
+//! the conditional balance change of charges, refunds and grants; purchases
+//! (`purchases.rs`) pair it with an optimistic update of the credit fields.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
@@ -22,6 +23,16 @@ pub enum LedgerReason {
     JobRefund,
     /// Credits granted by an operator (the support command).
     SupportGrant,
+    /// A purchase's credits (reference: the transaction's keyed hash).
+    Purchase,
+    /// A refunded purchase taken back, as far as the balance goes.
+    PurchaseRefund,
+    /// A debt left by a refund, paid from a later purchase.
+    DebtPaid,
+    /// Unspent purchased credits moved to another user (reference: the event id).
+    TransferOut,
+    /// Unspent purchased credits received from another user.
+    TransferIn,
 }
 
 impl LedgerReason {
@@ -32,6 +43,11 @@ impl LedgerReason {
             LedgerReason::JobCharge => "job_charge",
             LedgerReason::JobRefund => "job_refund",
             LedgerReason::SupportGrant => "support_grant",
+            LedgerReason::Purchase => "purchase",
+            LedgerReason::PurchaseRefund => "purchase_refund",
+            LedgerReason::DebtPaid => "debt_paid",
+            LedgerReason::TransferOut => "transfer_out",
+            LedgerReason::TransferIn => "transfer_in",
         }
     }
 }

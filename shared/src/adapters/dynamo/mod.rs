@@ -23,8 +23,10 @@ mod attrs;
 pub mod jobs;
 pub mod ledger;
 pub mod pipeline;
+pub mod purchases;
 mod rate_limits;
 mod sessions;
+pub mod transfers;
 pub mod uploads;
 
 use aws_sdk_dynamodb::Client;

@@ -1,5 +1,6 @@
-//! `SignupLimiter` over DynamoDB: a sliding log per hashed IP in one item,
-//! updated with optimistic concurrency (a version number), expiring by TTL.
+//! Rate limits over DynamoDB: a sliding log in one item (per hashed IP for
+//! sign-ups, in the user's partition for per-user limits), updated with
+//! optimistic concurrency (a version number), expiring by TTL.
 
 use super::attrs::{get_n, get_num_list, item, n, num_list, s};
 use super::{DynamoStore, TTL_ATTRIBUTE, store_error};
@@ -10,6 +11,19 @@ use crate::rate_limit::{Admission, slide};
 impl SignupLimiter for DynamoStore {
     async fn admit_signup(&self, ip_key: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
         let key = item([("pk", s(format!("SIGNUP#{ip_key}"))), ("sk", s("SIGNUP"))]);
+        self.admit_hit(key, "signup_limit", now, limit, window_secs).await
+    }
+}
+
+impl DynamoStore {
+    /// Records one use of `action` by the user unless `limit` were made in the
+    /// last `window_secs` (the counter lives, and is deleted, with the user).
+    pub async fn admit_user_action(&self, user_id: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
+        let key = item([("pk", s(super::user_pk(user_id))), ("sk", s(format!("RATE#{action}")))]);
+        self.admit_hit(key, "rate_limit", now, limit, window_secs).await
+    }
+
+    async fn admit_hit(&self, key: super::attrs::Item, entity: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
         for _ in 0..8 {
             let current = self
                 .client
@@ -30,7 +44,7 @@ impl SignupLimiter for DynamoStore {
             };
             let mut next = key.clone();
             next.extend(item([
-                ("entity", s("signup_limit")),
+                ("entity", s(entity)),
                 ("hits", num_list(&log)),
                 ("version", n(version + 1)),
                 (TTL_ATTRIBUTE, n(now + window_secs)),
@@ -50,6 +64,6 @@ impl SignupLimiter for DynamoStore {
                 Err(e) => return Err(store_error(e)),
             }
         }
-        Err(StoreError::Unavailable("sign-up counter contended".into()))
+        Err(StoreError::Unavailable("rate-limit counter contended".into()))
     }
 }

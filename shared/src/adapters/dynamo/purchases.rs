@@ -1,0 +1,353 @@
+//! Purchases over DynamoDB: grant once per transaction, revoke, and the
+//! records the webhook keeps. Every write that changes a balance is one
+//! transaction of: the event record (dedupe by event id, when there is an
+//! event), the purchase record (once per transaction, keyed by a keyed hash
+//! of its id), the profile's credit fields (optimistic: conditioned on the
+//! values read) and the ledger rows.
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | purchase | `PURCHASE#<hmac of transaction id>` | `PURCHASE` |
+//! | webhook event | `RCEVENT#<event id>` | `RCEVENT` |
+//! | unknown user's event | `ORPHAN#<hmac of user id>` | `RCEVENT#<event id>` |
+//!
+//! The profile lists its purchases' hashes (`purchases`, a string set) so a
+//! transfer can move them and an account deletion can find them.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+
+use super::attrs::{Item, get_n, get_s, get_str_set, item, n, n_or_zero, s, str_set};
+use super::ledger::{LedgerReason, entry_put};
+use super::{DynamoStore, TTL_ATTRIBUTE, cancellation_codes, profile_key, store_error};
+use crate::credits::RECORD_DAYS;
+use crate::credits::balance::CreditState;
+use crate::error::StoreError;
+use crate::time::rfc3339;
+
+/// Tries of an optimistic write before giving up (503, retried by the caller).
+const ATTEMPTS: usize = 8;
+
+/// A user who can receive credits: the profile exists and is not being deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The credit fields as read.
+    pub state: CreditState,
+    /// The keyed hashes of the purchases the user owns.
+    pub purchases: Vec<String>,
+}
+
+/// A purchase to grant.
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    /// The webhook event, if a webhook (not a sync) grants it.
+    pub event: Option<EventRef<'a>>,
+    /// The buyer.
+    pub user_id: &'a str,
+    /// The keyed hash of the transaction id.
+    pub txn_hash: &'a str,
+    /// The product.
+    pub product_id: &'a str,
+    /// Its credits (from the product map).
+    pub credits: i64,
+    /// When (Unix seconds).
+    pub now: i64,
+}
+
+/// The webhook event a write records.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// The event id.
+    pub id: &'a str,
+    /// The event type.
+    pub kind: &'a str,
+}
+
+/// What a grant did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantOutcome {
+    /// Granted: the balance grew by `net` (less than the credits when a debt was paid).
+    Granted {
+        /// The net increase of the balance.
+        net: i64,
+    },
+    /// The transaction was granted or revoked before: nothing changed.
+    AlreadyKnown,
+    /// This event was handled before: nothing changed.
+    DuplicateEvent,
+    /// No such user (or one being deleted): nothing changed.
+    NoSuchUser,
+}
+
+/// What a cancellation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// The granted purchase was revoked: `taken` left the balance, the rest is owed.
+    Revoked {
+        /// Credits taken from the balance.
+        taken: i64,
+        /// The owner's debt afterwards.
+        owed: i64,
+    },
+    /// Not granted yet: marked revoked, so nothing will grant it.
+    MarkedRevoked,
+    /// Already revoked: nothing changed.
+    AlreadyRevoked,
+    /// This event was handled before: nothing changed.
+    DuplicateEvent,
+    /// Neither the purchase nor any named user is known.
+    NoSuchUser,
+}
+
+/// The key of a purchase record.
+pub(crate) fn purchase_key(txn_hash: &str) -> Item {
+    item([("pk", s(format!("PURCHASE#{txn_hash}"))), ("sk", s("PURCHASE"))])
+}
+
+fn put_new(table: &str, row: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(row))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(StoreError::other)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The dedupe record of a webhook event: its id, type and what it did; no
+/// user, no payload. Expires after [`RECORD_DAYS`].
+pub(crate) fn event_put(table: &str, event: EventRef<'_>, outcome: &str, now: i64) -> Result<TransactWriteItem, StoreError> {
+    put_new(
+        table,
+        item([
+            ("pk", s(format!("RCEVENT#{}", event.id))),
+            ("sk", s("RCEVENT")),
+            ("entity", s("revenuecat_event")),
+            ("type", s(event.kind)),
+            ("outcome", s(outcome)),
+            ("created_at", s(rfc3339(now))),
+            (TTL_ATTRIBUTE, n(now + RECORD_DAYS * 86_400)),
+        ]),
+    )
+}
+
+/// The optimistic update of a profile's credit fields from `seen` to `next`,
+/// adding or removing purchase hashes (`set_op`: `ADD` or `DELETE`).
+pub(crate) fn credit_update(
+    table: &str,
+    user_id: &str,
+    seen: &CreditState,
+    next: &CreditState,
+    set_op: Option<(&str, &[String])>,
+) -> Result<TransactWriteItem, StoreError> {
+    // Attributes a profile made before purchases existed are absent: read as 0.
+    let same = |name: &str, value: i64| {
+        if value == 0 { format!("(attribute_not_exists({name}) OR {name} = :{name}0)") } else { format!("{name} = :{name}0") }
+    };
+    let mut expr = "SET credits = :credits1, purchased = :purchased1, owed = :owed1".to_string();
+    let mut update = Update::builder()
+        .table_name(table)
+        .set_key(Some(profile_key(user_id)))
+        .condition_expression(format!(
+            "attribute_exists(pk) AND attribute_not_exists(deleting) AND credits = :credits0 AND {} AND {}",
+            same("purchased", seen.purchased),
+            same("owed", seen.owed)
+        ))
+        .expression_attribute_values(":credits0", n(seen.credits))
+        .expression_attribute_values(":purchased0", n(seen.purchased))
+        .expression_attribute_values(":owed0", n(seen.owed))
+        .expression_attribute_values(":credits1", n(next.credits))
+        .expression_attribute_values(":purchased1", n(next.purchased))
+        .expression_attribute_values(":owed1", n(next.owed));
+    if let Some((op, hashes)) = set_op.filter(|(_, h)| !h.is_empty()) {
+        expr.push_str(&format!(" {op} purchases :hashes"));
+        update = update.expression_attribute_values(":hashes", str_set(hashes));
+    }
+    let update = update.update_expression(expr).build().map_err(StoreError::other)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Whether item `i` of a cancelled transaction failed its condition.
+pub(crate) fn failed_at(codes: &[Option<String>], i: Option<usize>) -> bool {
+    i.and_then(|i| codes.get(i)).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed")
+}
+
+impl DynamoStore {
+    /// The user's credit fields and purchases, unless the account is missing
+    /// or being deleted.
+    pub async fn credit_holder(&self, user_id: &str) -> Result<Option<Holder>, StoreError> {
+        let Some(p) = self.get_consistent(profile_key(user_id)).await? else { return Ok(None) };
+        if p.contains_key("deleting") {
+            return Ok(None);
+        }
+        let state = CreditState { credits: get_n(&p, "credits")?, purchased: n_or_zero(&p, "purchased")?, owed: n_or_zero(&p, "owed")? };
+        Ok(Some(Holder { state, purchases: get_str_set(&p, "purchases") }))
+    }
+
+    /// Runs a transaction; `Ok(None)` when it committed, else the
+    /// cancellation codes (a conflict has no `ConditionalCheckFailed`).
+    pub(crate) async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<Option<Vec<Option<String>>>, StoreError> {
+        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => Ok(None),
+            Err(e) => match cancellation_codes(&e) {
+                Some(codes) => Ok(Some(codes)),
+                None => Err(store_error(e)),
+            },
+        }
+    }
+
+    /// Grants a purchase once: the first of any number of webhooks and syncs
+    /// naming the transaction wins; a debt is paid first.
+    pub async fn grant_purchase(&self, g: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
+        for _ in 0..ATTEMPTS {
+            let Some(holder) = self.credit_holder(g.user_id).await? else { return Ok(GrantOutcome::NoSuchUser) };
+            let change = holder.state.grant(g.credits);
+            let mut writes = Vec::new();
+            let event_at = match g.event {
+                Some(ev) => {
+                    writes.push(event_put(&self.table, ev, "granted", g.now)?);
+                    Some(writes.len() - 1)
+                }
+                None => None,
+            };
+            let mut purchase = purchase_key(g.txn_hash);
+            purchase.extend(item([
+                ("entity", s("purchase")),
+                ("user_id", s(g.user_id)),
+                ("product_id", s(g.product_id)),
+                ("credits", n(g.credits)),
+                ("state", s("granted")),
+                ("updated_at", s(rfc3339(g.now))),
+            ]));
+            writes.push(put_new(&self.table, purchase)?);
+            let purchase_at = Some(writes.len() - 1);
+            let hashes = [g.txn_hash.to_string()];
+            writes.push(credit_update(&self.table, g.user_id, &holder.state, &change.next, Some(("ADD", &hashes)))?);
+            writes.push(entry_put(&self.table, g.user_id, g.credits, LedgerReason::Purchase, Some(g.txn_hash), g.now)?);
+            if change.taken > 0 {
+                writes.push(entry_put(&self.table, g.user_id, -change.taken, LedgerReason::DebtPaid, Some(g.txn_hash), g.now)?);
+            }
+            match self.transact(writes).await? {
+                None => return Ok(GrantOutcome::Granted { net: change.delta() }),
+                Some(codes) if failed_at(&codes, event_at) => return Ok(GrantOutcome::DuplicateEvent),
+                Some(codes) if failed_at(&codes, purchase_at) => return Ok(GrantOutcome::AlreadyKnown),
+                Some(_) => continue, // the balance moved (a job, another grant): read again
+            }
+        }
+        Err(StoreError::Unavailable("purchase grant kept conflicting".into()))
+    }
+
+    /// Revokes a purchase (a refund): from its owner's balance as far as it
+    /// goes, the rest owed. A purchase not granted yet is marked revoked under
+    /// the first named user that exists, so no later event or sync grants it.
+    pub async fn revoke_purchase(
+        &self,
+        event: EventRef<'_>,
+        users: &[String],
+        txn_hash: &str,
+        product_id: &str,
+        credits: i64,
+        now: i64,
+    ) -> Result<RevokeOutcome, StoreError> {
+        for _ in 0..ATTEMPTS {
+            let stored = self.get_consistent(purchase_key(txn_hash)).await?;
+            let mut writes = vec![event_put(&self.table, event, "revoked", now)?];
+            let outcome = match &stored {
+                None => {
+                    let mut owner = None;
+                    for u in users {
+                        if let Some(h) = self.credit_holder(u).await? {
+                            owner = Some((u.clone(), h));
+                            break;
+                        }
+                    }
+                    let Some((user_id, holder)) = owner else { return Ok(RevokeOutcome::NoSuchUser) };
+                    let mut purchase = purchase_key(txn_hash);
+                    purchase.extend(item([
+                        ("entity", s("purchase")),
+                        ("user_id", s(user_id.as_str())),
+                        ("product_id", s(product_id)),
+                        ("credits", n(credits)),
+                        ("state", s("revoked")),
+                        ("updated_at", s(rfc3339(now))),
+                    ]));
+                    writes.push(put_new(&self.table, purchase)?);
+                    let hashes = [txn_hash.to_string()];
+                    writes.push(credit_update(&self.table, &user_id, &holder.state, &holder.state, Some(("ADD", &hashes)))?);
+                    RevokeOutcome::MarkedRevoked
+                }
+                Some(p) if get_s(p, "state")? == "revoked" => return Ok(RevokeOutcome::AlreadyRevoked),
+                Some(p) => {
+                    let owner = get_s(p, "user_id")?;
+                    let amount = get_n(p, "credits")?;
+                    // A deleted owner's purchases are deleted with the account.
+                    let Some(holder) = self.credit_holder(&owner).await? else { return Ok(RevokeOutcome::NoSuchUser) };
+                    let change = holder.state.revoke(amount);
+                    let update = Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(purchase_key(txn_hash)))
+                        .update_expression("SET #state = :revoked, updated_at = :now")
+                        .condition_expression("#state = :granted AND user_id = :owner")
+                        .expression_attribute_names("#state", "state")
+                        .expression_attribute_values(":revoked", s("revoked"))
+                        .expression_attribute_values(":granted", s("granted"))
+                        .expression_attribute_values(":owner", s(owner.as_str()))
+                        .expression_attribute_values(":now", s(rfc3339(now)))
+                        .build()
+                        .map_err(StoreError::other)?;
+                    writes.push(TransactWriteItem::builder().update(update).build());
+                    writes.push(credit_update(&self.table, &owner, &holder.state, &change.next, None)?);
+                    if change.taken > 0 {
+                        writes.push(entry_put(&self.table, &owner, -change.taken, LedgerReason::PurchaseRefund, Some(txn_hash), now)?);
+                    }
+                    RevokeOutcome::Revoked { taken: change.taken, owed: change.next.owed }
+                }
+            };
+            match self.transact(writes).await? {
+                None => return Ok(outcome),
+                Some(codes) if failed_at(&codes, Some(0)) => return Ok(RevokeOutcome::DuplicateEvent),
+                Some(_) => continue, // the purchase or a balance changed meanwhile: read again
+            }
+        }
+        Err(StoreError::Unavailable("purchase refund kept conflicting".into()))
+    }
+
+    /// Records a webhook event that changes no balance (`false`: seen before).
+    pub async fn record_event(&self, event: EventRef<'_>, outcome: &str, now: i64) -> Result<bool, StoreError> {
+        match self.transact(vec![event_put(&self.table, event, outcome, now)?]).await? {
+            None => Ok(true),
+            Some(codes) if failed_at(&codes, Some(0)) => Ok(false),
+            Some(_) => Err(StoreError::Unavailable("event record conflicted".into())),
+        }
+    }
+
+    /// Keeps an event naming a user we do not have, for operators, under a
+    /// keyed hash of the user id only, for [`RECORD_DAYS`].
+    pub async fn record_unknown_user_event(&self, user_hash: &str, event: EventRef<'_>, product_id: Option<&str>, now: i64) -> Result<(), StoreError> {
+        let mut row = item([
+            ("pk", s(format!("ORPHAN#{user_hash}"))),
+            ("sk", s(format!("RCEVENT#{}", event.id))),
+            ("entity", s("unknown_user_event")),
+            ("type", s(event.kind)),
+            ("created_at", s(rfc3339(now))),
+            (TTL_ATTRIBUTE, n(now + RECORD_DAYS * 86_400)),
+        ]);
+        if let Some(p) = product_id {
+            row.insert("product_id".into(), s(p));
+        }
+        self.client.put_item().table_name(&self.table).set_item(Some(row)).send().await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// The purchases a user owns: product, credits and state (for support).
+    pub async fn purchases_of(&self, user_id: &str) -> Result<Vec<(String, i64, String)>, StoreError> {
+        let Some(p) = self.get_consistent(profile_key(user_id)).await? else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for h in get_str_set(&p, "purchases") {
+            if let Some(it) = self.get_consistent(purchase_key(&h)).await? {
+                out.push((get_s(&it, "product_id")?, get_n(&it, "credits")?, get_s(&it, "state")?));
+            }
+        }
+        Ok(out)
+    }
+}
+

@@ -1,0 +1,122 @@
+//! RevenueCat's REST API (v1), the two calls we make: a customer's one-time
+//! purchases (`GET /v1/subscribers/{id}`, for `POST /v1/credits/sync`) and
+//! deleting a customer (`DELETE /v1/subscribers/{id}`, for account deletion).
+//! The base URL is configuration so tests and the local stack use the simulator.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// What a failed call means.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevenueCatError {
+    /// 429, 5xx, a timeout or no connection: retry later.
+    #[error("RevenueCat is unavailable ({reason})")]
+    Unavailable {
+        /// Seconds RevenueCat asked us to wait (`Retry-After`), if it said.
+        retry_after_secs: Option<u64>,
+        /// What happened (status or error kind; no payload).
+        reason: String,
+    },
+    /// Any other status (a wrong key: 401): operators must act.
+    #[error("RevenueCat refused the call with HTTP {0}")]
+    Refused(u16),
+}
+
+/// One one-time purchase as RevenueCat lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorePurchase {
+    /// The product id.
+    pub product_id: String,
+    /// The store's order id.
+    pub store_transaction_id: String,
+    /// Made in the sandbox.
+    pub is_sandbox: bool,
+}
+
+#[derive(Deserialize)]
+struct CustomerInfo {
+    subscriber: Subscriber,
+}
+
+#[derive(Deserialize)]
+struct Subscriber {
+    #[serde(default)]
+    non_subscriptions: std::collections::BTreeMap<String, Vec<NonSubscription>>,
+}
+
+#[derive(Deserialize)]
+struct NonSubscription {
+    #[serde(default)]
+    store_transaction_id: Option<String>,
+    #[serde(default)]
+    is_sandbox: bool,
+}
+
+/// The client, built once per cold start.
+#[derive(Debug, Clone)]
+pub struct RevenueCatClient {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: String,
+}
+
+impl RevenueCatClient {
+    /// A client for `base_url` (`https://api.revenuecat.com`) with the secret API key.
+    pub fn new(base_url: String, api_key: String) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            // The app waits on a sync: better a quick 503 than a hanging spinner.
+            .timeout(Duration::from_secs(8))
+            .build()
+            .expect("static client settings are valid");
+        RevenueCatClient { http, base_url: base_url.trim_end_matches('/').to_string(), api_key }
+    }
+
+    fn url(&self, app_user_id: &str) -> Result<reqwest::Url, RevenueCatError> {
+        let mut url = reqwest::Url::parse(&self.base_url).map_err(|_| RevenueCatError::Refused(0))?;
+        url.path_segments_mut().map_err(|_| RevenueCatError::Refused(0))?.extend(["v1", "subscribers", app_user_id]);
+        Ok(url)
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, RevenueCatError> {
+        let resp = req.bearer_auth(&self.api_key).send().await.map_err(|e| RevenueCatError::Unavailable {
+            retry_after_secs: None,
+            reason: if e.is_timeout() { "timeout".into() } else { "no connection".into() },
+        })?;
+        let status = resp.status().as_u16();
+        match status {
+            200..=299 => Ok(resp),
+            429 | 500..=599 => Err(RevenueCatError::Unavailable {
+                retry_after_secs: resp.headers().get("retry-after").and_then(|v| v.to_str().ok()?.trim().parse().ok()),
+                reason: format!("HTTP {status}"),
+            }),
+            _ => Err(RevenueCatError::Refused(status)),
+        }
+    }
+
+    /// The customer's one-time purchases. Creates the customer at RevenueCat
+    /// when it does not exist, so it is called only with our own user ids.
+    pub async fn purchases(&self, app_user_id: &str) -> Result<Vec<StorePurchase>, RevenueCatError> {
+        let resp = self.send(self.http.get(self.url(app_user_id)?)).await?;
+        let info: CustomerInfo = resp
+            .json()
+            .await
+            .map_err(|_| RevenueCatError::Unavailable { retry_after_secs: None, reason: "unreadable answer".into() })?;
+        Ok(info
+            .subscriber
+            .non_subscriptions
+            .into_iter()
+            .flat_map(|(product_id, list)| {
+                list.into_iter().filter_map(move |p| {
+                    Some(StorePurchase { product_id: product_id.clone(), store_transaction_id: p.store_transaction_id?, is_sandbox: p.is_sandbox })
+                })
+            })
+            .collect())
+    }
+
+    /// Deletes the customer and its purchase history at RevenueCat.
+    pub async fn delete_customer(&self, app_user_id: &str) -> Result<(), RevenueCatError> {
+        self.send(self.http.delete(self.url(app_user_id)?)).await.map(drop)
+    }
+}
