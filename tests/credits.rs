@@ -261,7 +261,7 @@ async fn stored_purchase_records_hold_no_payment_details() {
     let purchase = items.iter().find(|it| it.get("entity").and_then(|e| e.as_s().ok()).is_some_and(|e| e == "purchase") && it["user_id"].as_s().unwrap() == s.user_id()).unwrap();
     let mut names: Vec<&str> = purchase.keys().map(String::as_str).collect();
     names.sort();
-    assert_eq!(names, ["credits", "entity", "pk", "product_id", "sk", "state", "updated_at", "user_id"]);
+    assert_eq!(names, ["credits", "entity", "gsi1pk", "gsi1sk", "pk", "product_id", "sk", "state", "updated_at", "user_id"]);
 }
 
 /// An id in our format that no account has.

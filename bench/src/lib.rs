@@ -3,6 +3,7 @@
 //! emulator, with SDK clients that count each call they send.
 
 pub mod counter;
+pub mod credits;
 pub mod harness;
 pub mod report;
 pub mod scenarios;

@@ -1,7 +1,8 @@
 //! The measured runs: real users, credits, photos and jobs on the stack, each
 //! route called `runs` times in-process on its happy path, plus the checks
 //! below the route level (the token check, the session read, presigning).
-//! Jobs are deleted as they go, so the 3-active-jobs limit never binds.
+//! Jobs are deleted as they go, so the 3-active-jobs limit never binds. The
+//! purchase and account-deletion routes are in [`crate::credits`].
 
 use std::net::IpAddr;
 
@@ -48,9 +49,9 @@ impl Routes {
 }
 
 /// A signed-up user's tokens.
-struct User {
-    id: String,
-    access: String,
+pub(crate) struct User {
+    pub(crate) id: String,
+    pub(crate) access: String,
     refresh: String,
 }
 
@@ -62,14 +63,14 @@ impl User {
 }
 
 /// What `runs` uses: the stack's clients, the photo's bytes, an HTTP client for presigned PUTs.
-struct Run<'a> {
-    b: &'a Bench,
+pub(crate) struct Run<'a> {
+    pub(crate) b: &'a Bench,
     r: Routes,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     photo: Vec<u8>,
 }
 
-fn expect(out: &Outcome, status: u16, what: &str) -> Result<(), BoxError> {
+pub(crate) fn expect(out: &Outcome, status: u16, what: &str) -> Result<(), BoxError> {
     if out.status != status {
         return Err(format!("{what}: expected {status}, got {} {}", out.status, out.body).into());
     }
@@ -86,7 +87,7 @@ fn style() -> Value {
 }
 
 impl Run<'_> {
-    async fn sign_up(&self) -> Result<(Outcome, User), BoxError> {
+    pub(crate) async fn sign_up(&self) -> Result<(Outcome, User), BoxError> {
         let call = Call::new("POST", "/v1/auth/anonymous", "/v1/auth/anonymous").json(json!({})).from_ip(random_loopback());
         let out = self.b.send(&self.r.anonymous, call.build()?).await;
         expect(&out, 201, "sign-up")?;
@@ -284,5 +285,6 @@ pub async fn run_all(b: &Bench, runs: usize) -> Result<Vec<Row>, BoxError> {
         list.add(&out);
     }
     rows.extend([plain, keyed, replay, list, get, delete]);
+    rows.extend(crate::credits::run_all(&run, runs).await?);
     Ok(rows)
 }

@@ -136,8 +136,10 @@ fn main() -> Result<(), BoxError> {
         pairs.push(("KIE_SIM_URL".into(), url.clone()));
     }
     pairs.push(("PUBLIC_API_URL".into(), std::env::var("PUBLIC_API_URL")?));
-    if let Some((_, url, _)) = &revenuecat_sim {
+    if let Some((_, url, key)) = &revenuecat_sim {
         pairs.push(("REVENUECAT_SIM_URL".into(), url.clone()));
+        // The simulator's key only (a real one is never written to a file).
+        pairs.push(("REVENUECAT_API_KEY".into(), key.clone()));
     }
     for name in ["REVENUECAT_API_BASE_URL", "REVENUECAT_WEBHOOK_AUTH", "PRODUCT_CREDITS"] {
         pairs.push((name.into(), std::env::var(name)?));
@@ -210,8 +212,14 @@ fn resolve_environment(template: &Template, created: &Created) -> Result<Vec<(St
             out.push((name.clone(), v));
         }
     }
-    for q in template.queues.iter().filter(|q| template.queues.iter().any(|o| o.dead_letter_target.as_ref() == Some(&q.logical_id))) {
-        out.push(("DEAD_LETTER_QUEUE_URL".into(), created.queue_urls[&q.logical_id].clone()));
+    // Each dead-letter queue, named after its queue's variable: QUEUE_URL's is
+    // DEAD_LETTER_QUEUE_URL, DELETION_QUEUE_URL's DEAD_LETTER_DELETION_QUEUE_URL.
+    for q in &template.queues {
+        let Some(dlq) = &q.dead_letter_target else { continue };
+        let var = template.environment.iter().find(|(_, v)| matches!(v, EnvValue::Ref(id) if *id == q.logical_id));
+        if let Some((name, _)) = var {
+            out.push((format!("DEAD_LETTER_{name}"), created.queue_urls[dlq].clone()));
+        }
     }
     Ok(out)
 }
@@ -225,6 +233,7 @@ fn settings_pairs(s: &Settings) -> Vec<(String, String)> {
         ("FREE_CREDITS", s.free_credits.to_string()),
         ("UNUSED_UPLOAD_SECONDS", s.unused_upload_seconds.to_string()),
         ("JOB_DEADLINE_SECONDS", s.job_deadline_seconds.to_string()),
+        ("RESULT_RETENTION_DAYS", s.result_retention_days.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -25,13 +25,14 @@ pub const BINARIES: &[&str] = &[
     "kie-webhook",
     "revenuecat-webhook",
     "credits-sync",
+    "delete-me",
 ];
 
 /// The scheduled binaries the local stack runs on a timer.
 pub const SCHEDULED: &[&str] = &["sweep-uploads", "reap-stuck-jobs"];
 
 /// The queue-triggered binaries the local stack feeds from SQS.
-pub const QUEUE_CONSUMERS: &[&str] = &["generation-worker"];
+pub const QUEUE_CONSUMERS: &[&str] = &["generation-worker", "account-deletion-worker"];
 
 /// One invocation of a queue-triggered function with a batch.
 pub type Consume = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
@@ -62,6 +63,7 @@ pub async fn build(binary: &str) -> Result<Dispatch, BoxError> {
         "kie-webhook" => wrap(kie_webhook::KieWebhook::from_env().await?),
         "revenuecat-webhook" => wrap(revenuecat_webhook::RevenueCatWebhook::from_env().await?),
         "credits-sync" => wrap(credits_sync::CreditsSync::from_env().await?),
+        "delete-me" => wrap(delete_me::DeleteMe::from_env().await?),
         other => return Err(format!("no handler is registered for binary `{other}`").into()),
     })
 }
@@ -92,6 +94,13 @@ pub async fn build_consumer(binary: &str) -> Result<Consume, BoxError> {
     match binary {
         "generation-worker" => {
             let worker = Arc::new(generation_worker::GenerationWorker::from_env().await?);
+            Ok(Arc::new(move |event| {
+                let worker = Arc::clone(&worker);
+                Box::pin(async move { worker.handle(event).await })
+            }))
+        }
+        "account-deletion-worker" => {
+            let worker = Arc::new(account_deletion_worker::AccountDeletionWorker::from_env().await?);
             Ok(Arc::new(move |event| {
                 let worker = Arc::clone(&worker);
                 Box::pin(async move { worker.handle(event).await })

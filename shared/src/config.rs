@@ -23,6 +23,8 @@ pub struct Settings {
     pub bucket_name: String,
     /// The generation queue (`QUEUE_URL`).
     pub queue_url: String,
+    /// The account deletion queue (`DELETION_QUEUE_URL`).
+    pub deletion_queue_url: String,
     /// Seconds an upload may wait for its job before the sweep deletes it
     /// (`UNUSED_UPLOAD_SECONDS`).
     pub unused_upload_seconds: i64,
@@ -39,6 +41,9 @@ pub struct Settings {
     pub signup_limit_per_hour: u32,
     /// Credits a new user starts with (`FREE_CREDITS`).
     pub free_credits: i64,
+    /// Days after which a job, its photo and its result expire
+    /// (`RESULT_RETENTION_DAYS`; 0: never).
+    pub result_retention_days: i64,
 }
 
 /// The contract caps access tokens at 15 minutes.
@@ -51,6 +56,7 @@ impl Settings {
             table_name: required("TABLE_NAME")?,
             bucket_name: required("BUCKET_NAME")?,
             queue_url: required("QUEUE_URL")?,
+            deletion_queue_url: required("DELETION_QUEUE_URL")?,
             unused_upload_seconds: parsed("UNUSED_UPLOAD_SECONDS", 3600)?,
             job_deadline_seconds: parsed("JOB_DEADLINE_SECONDS", 780)?,
             access_token_seconds: parsed("ACCESS_TOKEN_SECONDS", MAX_ACCESS_TOKEN_SECONDS)?,
@@ -58,6 +64,7 @@ impl Settings {
             session_idle_days: parsed("SESSION_IDLE_DAYS", 180)?,
             signup_limit_per_hour: parsed("SIGNUP_LIMIT_PER_HOUR", 30)?,
             free_credits: parsed("FREE_CREDITS", 0)?,
+            result_retention_days: parsed("RESULT_RETENTION_DAYS", 0)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -75,6 +82,7 @@ impl Settings {
         check(self.refresh_grace_seconds >= 0, "REFRESH_GRACE_SECONDS", "must not be negative")?;
         check(self.session_idle_days >= 1, "SESSION_IDLE_DAYS", "must be at least 1")?;
         check(self.free_credits >= 0, "FREE_CREDITS", "must not be negative")?;
+        check((0..=3650).contains(&self.result_retention_days), "RESULT_RETENTION_DAYS", "must be 0 (off) to 3650")?;
         check(
             (1..=840).contains(&self.job_deadline_seconds),
             "JOB_DEADLINE_SECONDS",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::s3::PhotoStorage;
-use crate::adapters::sqs::GenerationQueue;
+use crate::adapters::sqs::{DeletionQueue, GenerationQueue};
 use crate::adapters::{self};
 use crate::auth::access_token::Claims;
 use crate::auth::keys::Secrets;
@@ -28,6 +28,8 @@ pub struct AppContext {
     pub photos: PhotoStorage,
     /// The generation queue.
     pub queue: GenerationQueue,
+    /// The account deletion queue.
+    pub deletions: DeletionQueue,
 }
 
 impl AppContext {
@@ -58,7 +60,8 @@ impl AppContext {
         queue: GenerationQueue,
     ) -> Self {
         let store = DynamoStore::new(dynamo, settings.table_name.clone());
-        AppContext { settings, secrets, store, photos, queue }
+        let deletions = queue.sibling(settings.deletion_queue_url.clone());
+        AppContext { settings, secrets, store, photos, queue, deletions }
     }
 
     /// The request's verified access-token claims (signature only), or 401.

@@ -102,6 +102,8 @@ pub struct Job {
     pub callback_hash: Option<String>,
     /// Which worker run owns the provider call (so duplicates step aside).
     pub claim: Option<String>,
+    /// When the job, its photo and its result expire (`RESULT_RETENTION_DAYS`).
+    pub expires_at: Option<i64>,
 }
 
 /// The contract's `Job`.
@@ -121,6 +123,12 @@ pub struct JobView<'a> {
 }
 
 impl Job {
+    /// Whether the retention period is over: the job reads as gone (DynamoDB
+    /// deletes it by TTL later, the bucket's lifecycle rule its objects).
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+
     /// The contract's view, with the short-lived links given.
     pub fn view(&self, input_url: String, result_url: Option<String>) -> JobView<'_> {
         JobView {
@@ -269,7 +277,7 @@ mod tests {
             job_id: "j".into(), user_id: "u".into(), status: JobStatus::Queued, style, credits_charged: 1,
             refunded: false, created_at: 0, updated_at: 0, completed_at: None, upload_id: "up".into(),
             input_key: "k".into(), result_key: None, error: None, deadline_at: 900, task_id: None,
-            callback_hash: None, claim: None,
+            callback_hash: None, claim: None, expires_at: None,
         };
         let v = serde_json::to_value(job.view("in".into(), Some("out".into()))).unwrap();
         assert_eq!(v["result_url"], serde_json::Value::Null);

@@ -1,6 +1,7 @@
 //! Pro Portrait's domain crate: domain types and rules (no I/O), the port
 //! traits, and the adapters (DynamoDB, Secrets Manager) the Lambdas plug in.
 
+pub mod account_deletion;
 pub mod adapters;
 pub mod auth;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod jobs;
 pub mod kie;
 pub mod photo_check;
 pub mod photo_clean;
+pub mod queue_batch;
 pub mod ports;
 pub mod rate_limit;
 pub mod revenuecat;

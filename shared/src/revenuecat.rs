@@ -115,8 +115,13 @@ impl RevenueCatClient {
             .collect())
     }
 
-    /// Deletes the customer and its purchase history at RevenueCat.
+    /// Deletes the customer and its purchase history at RevenueCat. A
+    /// customer RevenueCat does not know (404) is as deleted as it gets, so a
+    /// re-run of an erasure does not fail on it.
     pub async fn delete_customer(&self, app_user_id: &str) -> Result<(), RevenueCatError> {
-        self.send(self.http.delete(self.url(app_user_id)?)).await.map(drop)
+        match self.send(self.http.delete(self.url(app_user_id)?)).await {
+            Ok(_) | Err(RevenueCatError::Refused(404)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -1,24 +1,39 @@
 //! `support`: the operators' command. Run against the deployed stack (AWS
-//! credentials and `TABLE_NAME` in the environment) or the local one
+//! credentials and the functions' environment: `TABLE_NAME`, `BUCKET_NAME`,
+//! `QUEUE_URL`, `DELETION_QUEUE_URL`, `APP_SECRETS_ARN`) or the local one
 //! (`--env-file .local/stack.env`). It prints what it did.
 //!
 //! ```text
 //! support [--env-file PATH] grant-credits <user_id> <n> --reason <text>
+//! support [--env-file PATH] show-user <user_id>
+//! support [--env-file PATH] delete-user <user_id> [--no-wait]
+//! support [--env-file PATH] reapply-deletions
 //! ```
 
 use std::process::ExitCode;
 
-use shared::adapters::dynamo::DynamoStore;
+mod show;
+
 use shared::adapters::dynamo::ledger::{LedgerReason, Posting};
+use shared::context::AppContext;
 use shared::error::BoxError;
 
-const USAGE: &str = "usage: support [--env-file PATH] grant-credits <user_id> <n> --reason <text>";
+const USAGE: &str = "usage: support [--env-file PATH] grant-credits <user_id> <n> --reason <text>
+       support [--env-file PATH] show-user <user_id>
+       support [--env-file PATH] delete-user <user_id> [--no-wait]
+       support [--env-file PATH] reapply-deletions";
+
+/// How long `delete-user` waits for the erasure before it says it is still running.
+const DELETE_WAIT_SECS: u64 = 90;
 
 /// Largest grant in one command: a typo should not mint a fortune.
 const MAX_GRANT: i64 = 1000;
 
 enum Command {
     GrantCredits { user_id: String, credits: i64, reason: String },
+    ShowUser { user_id: String },
+    DeleteUser { user_id: String, wait: bool },
+    ReapplyDeletions,
 }
 
 fn parse(mut args: Vec<String>) -> Result<(Option<String>, Command), String> {
@@ -39,6 +54,16 @@ fn parse(mut args: Vec<String>) -> Result<(Option<String>, Command), String> {
             }
             Ok((env_file, Command::GrantCredits { user_id, credits, reason }))
         }
+        Some("show-user") => match args.as_slice() {
+            [_, user_id] => Ok((env_file, Command::ShowUser { user_id: user_id.clone() })),
+            _ => Err(USAGE.into()),
+        },
+        Some("reapply-deletions") if args.len() == 1 => Ok((env_file, Command::ReapplyDeletions)),
+        Some("delete-user") => match args.as_slice() {
+            [_, user_id] => Ok((env_file, Command::DeleteUser { user_id: user_id.clone(), wait: true })),
+            [_, user_id, flag] if flag == "--no-wait" => Ok((env_file, Command::DeleteUser { user_id: user_id.clone(), wait: false })),
+            _ => Err(USAGE.into()),
+        },
         _ => Err(USAGE.into()),
     }
 }
@@ -64,11 +89,9 @@ fn main() -> ExitCode {
         if let Some(path) = env_file {
             load_env_file(&path)?;
         }
-        let table = shared::config::required("TABLE_NAME")?;
         tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-            let sdk = shared::adapters::aws_config().await;
-            let store = DynamoStore::new(shared::adapters::dynamo_client(&sdk), table);
-            execute(&store, command).await
+            let ctx = AppContext::from_env().await?;
+            execute(&ctx, command).await
         })
     };
     match run() {
@@ -83,8 +106,12 @@ fn main() -> ExitCode {
     }
 }
 
-async fn execute(store: &DynamoStore, command: Command) -> Result<String, BoxError> {
+async fn execute(ctx: &AppContext, command: Command) -> Result<String, BoxError> {
+    let store = &ctx.store;
     match command {
+        Command::ShowUser { user_id } => show::show_user(ctx, &user_id).await,
+        Command::DeleteUser { user_id, wait } => delete_user(ctx, &user_id, wait).await,
+        Command::ReapplyDeletions => reapply_deletions(ctx).await,
         Command::GrantCredits { user_id, credits, reason } => {
             let note = format!("support: {}", reason.trim());
             let posting = Posting {
@@ -105,6 +132,49 @@ async fn execute(store: &DynamoStore, command: Command) -> Result<String, BoxErr
     }
 }
 
+/// The guardian request: the same path as `DELETE /v1/me` (queue the
+/// erasure, mark the account, revoke every session), then, unless told not
+/// to, wait for the verifier to find nothing. Running it again is harmless:
+/// it resumes an unfinished erasure or proves a finished one.
+async fn delete_user(ctx: &AppContext, user_id: &str, wait: bool) -> Result<String, BoxError> {
+    let existed = shared::account_deletion::request_deletion(&ctx.store, &ctx.deletions, user_id, shared::time::now()).await?;
+    let mut report = if existed {
+        format!("deletion of {user_id} queued; every session revoked")
+    } else {
+        format!("no profile for {user_id}; an erasure of anything left was queued")
+    };
+    if !wait {
+        return Ok(report);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(DELETE_WAIT_SECS);
+    loop {
+        let left = shared::account_deletion::verify_gone(&ctx.store, &ctx.photos, user_id).await?;
+        if left.is_empty() {
+            report.push_str("\nverified: no item and no object of the user is left");
+            return Ok(report);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{report}\nstill left after {DELETE_WAIT_SECS} s (the worker keeps retrying): {left:?}").into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// After a restore from a backup (point-in-time recovery keeps 35 days),
+/// deletes again every account the deletion log names: the log holds only
+/// keyed hashes, so every profile's id is hashed and compared.
+async fn reapply_deletions(ctx: &AppContext) -> Result<String, BoxError> {
+    let logged: std::collections::HashSet<String> = ctx.store.deletion_log().await?.into_iter().collect();
+    let mut again = Vec::new();
+    for user_id in ctx.store.all_user_ids().await? {
+        if logged.contains(&shared::credits::user_hash(&ctx.secrets.ip_hash_key, &user_id)) {
+            shared::account_deletion::request_deletion(&ctx.store, &ctx.deletions, &user_id, shared::time::now()).await?;
+            again.push(user_id);
+        }
+    }
+    Ok(format!("{} deletions in the log; {} restored account(s) queued for deletion again: {}", logged.len(), again.len(), again.join(" ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,8 +186,21 @@ mod tests {
     #[test]
     fn parses_grant_credits() {
         let (env, Command::GrantCredits { user_id, credits, reason }) =
-            parse(args("--env-file .local/stack.env grant-credits u1 5 --reason welcome")).unwrap();
+            parse(args("--env-file .local/stack.env grant-credits u1 5 --reason welcome")).unwrap()
+        else {
+            panic!("not a grant")
+        };
         assert_eq!((env.as_deref(), user_id.as_str(), credits, reason.as_str()), (Some(".local/stack.env"), "u1", 5, "welcome"));
+    }
+
+    #[test]
+    fn parses_show_and_delete() {
+        assert!(matches!(parse(args("show-user u1")).unwrap().1, Command::ShowUser { user_id } if user_id == "u1"));
+        assert!(matches!(parse(args("delete-user u1")).unwrap().1, Command::DeleteUser { wait: true, .. }));
+        assert!(matches!(parse(args("delete-user u1 --no-wait")).unwrap().1, Command::DeleteUser { wait: false, .. }));
+        for bad in ["show-user", "show-user u1 u2", "delete-user", "delete-user u1 --now"] {
+            assert!(parse(args(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

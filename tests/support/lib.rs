@@ -190,6 +190,11 @@ pub async fn assert_invariant(user_id: &str) -> i64 {
 /// Uploads `bytes` the way the app does: `POST /v1/uploads`, then a `PUT`
 /// with exactly the returned method, URL and headers. Returns the upload id.
 pub async fn upload(client: &reqwest::Client, session: &Session, bytes: Vec<u8>, content_type: &str) -> String {
+    upload_answer(client, session, bytes, content_type).await["upload_id"].as_str().unwrap().to_string()
+}
+
+/// [`upload`], returning `POST /v1/uploads`' whole answer (the link included).
+pub async fn upload_answer(client: &reqwest::Client, session: &Session, bytes: Vec<u8>, content_type: &str) -> Value {
     let resp = client
         .post(stack().url("/v1/uploads"))
         .bearer_auth(session.access())
@@ -206,7 +211,7 @@ pub async fn upload(client: &reqwest::Client, session: &Session, bytes: Vec<u8>,
     }
     let stored = put.body(bytes).send().await.unwrap();
     assert!(stored.status().is_success(), "PUT to the presigned URL: {}", stored.status());
-    body["upload_id"].as_str().unwrap().to_string()
+    body
 }
 
 /// The default style with `quality`.
@@ -342,6 +347,7 @@ pub fn stack_settings() -> shared::config::Settings {
         table_name: var("TABLE_NAME"),
         bucket_name: var("BUCKET_NAME"),
         queue_url: var("QUEUE_URL"),
+        deletion_queue_url: var("DELETION_QUEUE_URL"),
         unused_upload_seconds: var("UNUSED_UPLOAD_SECONDS").parse().unwrap(),
         job_deadline_seconds: var("JOB_DEADLINE_SECONDS").parse().unwrap(),
         access_token_seconds: var("ACCESS_TOKEN_SECONDS").parse().unwrap(),
@@ -349,6 +355,7 @@ pub fn stack_settings() -> shared::config::Settings {
         session_idle_days: var("SESSION_IDLE_DAYS").parse().unwrap(),
         signup_limit_per_hour: var("SIGNUP_LIMIT_PER_HOUR").parse().unwrap(),
         free_credits: var("FREE_CREDITS").parse().unwrap(),
+        result_retention_days: var("RESULT_RETENTION_DAYS").parse().unwrap(),
     }
 }
 
@@ -380,4 +387,53 @@ pub async fn call_route(route: &impl shared::http::Route, method: &str, path: &s
         _ => Value::Null,
     };
     (resp.status().as_u16(), json)
+}
+
+/// Runs the operators' `support` command against the test stack.
+pub fn support(args: &[&str]) -> std::process::Output {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/support");
+    assert!(bin.exists(), "build the workspace first (bin/test does): {} is missing", bin.display());
+    let env_file = std::env::var("STACK_ENV_FILE").unwrap();
+    std::process::Command::new(bin).arg("--env-file").arg(env_file).args(args).output().unwrap()
+}
+
+/// The photo storage over the stack's bucket.
+pub async fn photos() -> shared::adapters::s3::PhotoStorage {
+    shared::adapters::s3::PhotoStorage::new(&stack().aws().await, stack().var("BUCKET_NAME"))
+}
+
+/// What is left of a user: the domain verifier's findings, plus every item of
+/// the whole table that holds the user id anywhere (key or attribute), so
+/// records keyed by a job id or a hash cannot escape.
+pub async fn remains_of(user_id: &str) -> (shared::account_deletion::Leftovers, Vec<String>) {
+    let left = shared::account_deletion::verify_gone(&store().await, &photos().await, user_id).await.unwrap();
+    let mentions = scan_table().await.iter().map(|it| format!("{it:?}")).filter(|text| text.contains(user_id)).collect();
+    (left, mentions)
+}
+
+/// Waits up to `secs` for a user to be gone for good; panics with what is left.
+pub async fn assert_gone_within(user_id: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let (left, mentions) = remains_of(user_id).await;
+        if left.is_empty() && mentions.is_empty() {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "user {user_id} not gone after {secs} s: {left:?}; items naming the user: {mentions:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+/// The session id inside an access token (its `sid` claim; the signature is
+/// not checked here, the stack checks it).
+pub fn session_id_of(access_token: &str) -> String {
+    use base64::Engine;
+    let payload = access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sid"].as_str().unwrap().to_string()
+}
+
+/// `DELETE /v1/me`; the raw response.
+pub async fn delete_me_raw(client: &reqwest::Client, token: &str) -> Response {
+    client.delete(stack().url("/v1/me")).bearer_auth(token).send().await.unwrap()
 }

@@ -76,6 +76,7 @@ impl Route for CreateJob {
             task_id: None,
             callback_hash: None,
             claim: None,
+            expires_at: (self.ctx.settings.result_retention_days > 0).then(|| now + self.ctx.settings.result_retention_days * 86_400),
         };
         let fingerprint = create.fingerprint();
         let new = NewJob {

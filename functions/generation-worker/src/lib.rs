@@ -4,7 +4,7 @@
 //! timeout without failing the batch; one that keeps failing (a poison
 //! message) goes to the dead-letter queue by the queue's redrive policy.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
 use shared::adapters::sqs::GenerationMessage;
 use shared::error::BoxError;
@@ -29,15 +29,7 @@ impl GenerationWorker {
     /// Handles a batch; the answer lists the messages to retry.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let outcomes = join_all(event.records.iter().map(|m| self.one(m))).await;
-        let mut response = SqsBatchResponse::default();
-        for (record, ok) in event.records.iter().zip(outcomes) {
-            if !ok {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = record.message_id.clone().unwrap_or_default();
-                response.batch_item_failures.push(failure);
-            }
-        }
-        response
+        shared::queue_batch::batch_response(&event.records, outcomes)
     }
 
     async fn one(&self, record: &SqsMessage) -> bool {

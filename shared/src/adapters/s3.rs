@@ -18,6 +18,11 @@ pub fn upload_key(user_id: &str, upload_id: &str) -> String {
     format!("users/{user_id}/uploads/{upload_id}")
 }
 
+/// The prefix every object of a user is under.
+pub fn user_prefix(user_id: &str) -> String {
+    format!("users/{user_id}/")
+}
+
 /// The key of a job's result.
 pub fn result_key(user_id: &str, job_id: &str) -> String {
     format!("users/{user_id}/results/{job_id}")
@@ -150,6 +155,38 @@ impl PhotoStorage {
             .await
             .map_err(store_error)?;
         Ok(())
+    }
+
+    /// Every key under `prefix`.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(store_error)?;
+            keys.extend(out.contents().iter().filter_map(|o| o.key().map(String::from)));
+            token = out.next_continuation_token().map(String::from);
+            if token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
+    /// Deletes every object under `prefix`; how many there were.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        let keys = self.list(prefix).await?;
+        // DeleteObjects takes at most 1000 keys.
+        for chunk in keys.chunks(1000) {
+            self.delete(chunk).await?;
+        }
+        Ok(keys.len())
     }
 
     /// Deletes `keys` (absent keys are fine).

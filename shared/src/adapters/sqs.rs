@@ -1,4 +1,5 @@
-//! The generation queue: one message per paid job.
+//! The queues: generation (one message per pipeline step of a job) and
+//! account deletion (one message per account to delete).
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::Client;
@@ -45,14 +46,27 @@ impl GenerationMessage {
     }
 }
 
-/// The queue.
+/// The message body of the account deletion queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionMessage {
+    /// The account to delete.
+    pub user_id: String,
+}
+
+/// The generation queue.
+pub type GenerationQueue = Queue;
+
+/// The account deletion queue.
+pub type DeletionQueue = Queue;
+
+/// A queue of JSON messages.
 #[derive(Debug, Clone)]
-pub struct GenerationQueue {
+pub struct Queue {
     client: Client,
     url: String,
 }
 
-impl GenerationQueue {
+impl Queue {
     /// A client for the queue at `url`.
     pub fn new(sdk: &SdkConfig, url: impl Into<String>) -> Self {
         Self::from_client(Client::new(sdk), url)
@@ -60,16 +74,21 @@ impl GenerationQueue {
 
     /// The queue at `url` over a ready client.
     pub fn from_client(client: Client, url: impl Into<String>) -> Self {
-        GenerationQueue { client, url: url.into() }
+        Queue { client, url: url.into() }
     }
 
-    /// Sends one step, to be delivered at once.
-    pub async fn send(&self, msg: &GenerationMessage) -> Result<(), StoreError> {
+    /// Another queue (`url`) over the same client.
+    pub fn sibling(&self, url: impl Into<String>) -> Self {
+        Queue { client: self.client.clone(), url: url.into() }
+    }
+
+    /// Sends one message, to be delivered at once.
+    pub async fn send<T: Serialize>(&self, msg: &T) -> Result<(), StoreError> {
         self.send_delayed(msg, 0).await
     }
 
-    /// Sends one step, delivered after `delay_secs` (at most 900, SQS's limit).
-    pub async fn send_delayed(&self, msg: &GenerationMessage, delay_secs: u32) -> Result<(), StoreError> {
+    /// Sends one message, delivered after `delay_secs` (at most 900, SQS's limit).
+    pub async fn send_delayed<T: Serialize>(&self, msg: &T, delay_secs: u32) -> Result<(), StoreError> {
         self.client
             .send_message()
             .queue_url(&self.url)

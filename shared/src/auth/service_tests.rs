@@ -81,6 +81,8 @@ fn settings() -> Settings {
         table_name: "t".into(),
         bucket_name: "b".into(),
         queue_url: "q".into(),
+        deletion_queue_url: "d".into(),
+        result_retention_days: 0,
         unused_upload_seconds: 3600,
         job_deadline_seconds: 780,
         access_token_seconds: 900,

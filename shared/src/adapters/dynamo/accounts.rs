@@ -57,3 +57,32 @@ impl AccountStore for DynamoStore {
         }))
     }
 }
+
+/// A profile as operators see it (the support command's `show-user`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileRecord {
+    /// The balance.
+    pub credits: i64,
+    /// Purchased credits not yet taken back or moved.
+    pub purchased: i64,
+    /// Refunded credits still owed.
+    pub owed: i64,
+    /// When the account was created.
+    pub created_at: String,
+    /// When its deletion was requested, if it was.
+    pub deleting: Option<String>,
+}
+
+impl DynamoStore {
+    /// The profile as stored, if any.
+    pub async fn profile_record(&self, user_id: &str) -> Result<Option<ProfileRecord>, StoreError> {
+        let Some(p) = self.get_consistent(profile_key(user_id)).await? else { return Ok(None) };
+        Ok(Some(ProfileRecord {
+            credits: get_n(&p, "credits")?,
+            purchased: super::attrs::n_or_zero(&p, "purchased")?,
+            owed: super::attrs::n_or_zero(&p, "owed")?,
+            created_at: get_s(&p, "created_at")?,
+            deleting: super::attrs::opt_s(&p, "deleting"),
+        }))
+    }
+}

@@ -49,6 +49,9 @@ fn job_item(job: &Job) -> Item {
         ("gsi2pk", s(super::pipeline::ACTIVE_JOBS)),
         ("gsi2sk", s(format!("{:012}#{}#{}", job.deadline_at, job.user_id, job.job_id))),
     ]));
+    if let Some(expires) = job.expires_at {
+        it.insert(TTL_ATTRIBUTE.into(), n(expires));
+    }
     it
 }
 
@@ -78,6 +81,7 @@ pub fn job_from(it: &Item) -> Result<Job, StoreError> {
         task_id: opt_s(it, "task_id"),
         callback_hash: opt_s(it, "callback_hash"),
         claim: opt_s(it, "claim"),
+        expires_at: get_n(it, TTL_ATTRIBUTE).ok(),
     })
 }
 
@@ -235,7 +239,7 @@ impl DynamoStore {
         if !session_alive_in(session.as_ref(), now) {
             return Ok(None);
         }
-        Ok(Some(job.as_ref().map(job_from).transpose()?))
+        Ok(Some(job.as_ref().map(job_from).transpose()?.filter(|j| !j.is_expired(now))))
     }
 
     /// Whether the session is alive (one small read).
@@ -275,6 +279,9 @@ impl DynamoStore {
             jobs.truncate(limit);
             jobs[limit - 1].job_id.clone()
         });
+        // Past the retention period: gone for the user (TTL deletes it later).
+        let now = crate::time::now();
+        jobs.retain(|j| !j.is_expired(now));
         Ok((jobs, next))
     }
 

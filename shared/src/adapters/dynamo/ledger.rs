@@ -7,7 +7,7 @@
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
-use super::attrs::{get_n, item, n, s};
+use super::attrs::{get_n, item, n, opt_s, s};
 use super::{DynamoStore, store_error, user_pk};
 use crate::error::StoreError;
 use crate::time::rfc3339;
@@ -126,6 +126,19 @@ pub fn posting(table: &str, p: &Posting<'_>) -> Result<[TransactWriteItem; 2], S
     ])
 }
 
+/// One ledger row, as the support command shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// When (RFC 3339).
+    pub created_at: String,
+    /// Credits added (negative: taken).
+    pub amount: i64,
+    /// Why (the stored name of a [`LedgerReason`]).
+    pub reason: String,
+    /// What it refers to, if anything.
+    pub reference: Option<String>,
+}
+
 /// A balance that does not match its ledger.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("user {user_id}: balance {balance}, ledger sum {ledger_sum}")]
@@ -150,34 +163,36 @@ impl DynamoStore {
         }
     }
 
+    /// The user's ledger, oldest first, read consistently.
+    pub async fn ledger_entries(&self, user_id: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :ledger)")
+            .expression_attribute_values(":pk", s(user_pk(user_id)))
+            .expression_attribute_values(":ledger", s("LEDGER#"))
+            .consistent_read(true);
+        self.query_all(query)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(LedgerEntry {
+                    created_at: opt_s(row, "created_at").unwrap_or_default(),
+                    amount: get_n(row, "amount")?,
+                    reason: opt_s(row, "reason").unwrap_or_default(),
+                    reference: opt_s(row, "reference"),
+                })
+            })
+            .collect()
+    }
+
     /// Checks the invariant for one user from DynamoDB: balance = sum of the
     /// ledger, and never below zero. Returns the balance.
     pub async fn check_balance_invariant(&self, user_id: &str) -> Result<Result<i64, InvariantViolation>, StoreError> {
         let profile = self.get_consistent(super::profile_key(user_id)).await?;
         let balance = profile.as_ref().map(|it| get_n(it, "credits")).transpose()?.unwrap_or(0);
-        let mut ledger_sum = 0;
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :ledger)")
-                .expression_attribute_values(":pk", s(user_pk(user_id)))
-                .expression_attribute_values(":ledger", s("LEDGER#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(store_error)?;
-            for row in page.items() {
-                ledger_sum += get_n(row, "amount")?;
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let ledger_sum = self.ledger_entries(user_id).await?.iter().map(|e| e.amount).sum();
         Ok(if balance == ledger_sum && balance >= 0 {
             Ok(balance)
         } else {

@@ -20,6 +20,7 @@
 
 mod accounts;
 mod attrs;
+pub mod deletion;
 pub mod jobs;
 pub mod ledger;
 pub mod pipeline;
@@ -124,6 +125,20 @@ pub(crate) fn session_alive_in(item: Option<&attrs::Item>, now: i64) -> bool {
 }
 
 impl DynamoStore {
+    /// Every item a query matches, page after page.
+    pub(crate) async fn query_all(&self, query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder) -> Result<Vec<attrs::Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = query.clone().set_exclusive_start_key(start).send().await.map_err(store_error)?;
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     /// One item by key, read consistently.
     pub(crate) async fn get_consistent(&self, key: attrs::Item) -> Result<Option<attrs::Item>, StoreError> {
         let out = self

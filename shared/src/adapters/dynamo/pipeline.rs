@@ -27,7 +27,8 @@ pub struct DueJob {
 impl DynamoStore {
     /// The job, read consistently; `None` when it does not exist (deleted).
     pub async fn job(&self, user_id: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
-        self.get_consistent(job_key(user_id, job_id)).await?.as_ref().map(job_from).transpose()
+        let job = self.get_consistent(job_key(user_id, job_id)).await?.as_ref().map(job_from).transpose()?;
+        Ok(job.filter(|j| !j.is_expired(crate::time::now())))
     }
 
     /// Finds a job by id alone (the provider's callback names no user), via

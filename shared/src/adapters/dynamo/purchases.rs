@@ -12,7 +12,8 @@
 //! | unknown user's event | `ORPHAN#<hmac of user id>` | `RCEVENT#<event id>` |
 //!
 //! The profile lists its purchases' hashes (`purchases`, a string set) so a
-//! transfer can move them and an account deletion can find them.
+//! transfer can move them; `GSI1` (`gsi1pk = PURCHASES#<owner>`) finds them
+//! for an account deletion and its verifier.
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
@@ -96,6 +97,12 @@ pub enum RevokeOutcome {
     DuplicateEvent,
     /// Neither the purchase nor any named user is known.
     NoSuchUser,
+}
+
+/// A purchase's `gsi1pk`: its owner, so an account deletion (and the
+/// verifier) finds every purchase record that names the user.
+pub(crate) fn owner_index(user_id: &str) -> String {
+    format!("PURCHASES#{user_id}")
 }
 
 /// The key of a purchase record.
@@ -213,6 +220,8 @@ impl DynamoStore {
             purchase.extend(item([
                 ("entity", s("purchase")),
                 ("user_id", s(g.user_id)),
+                ("gsi1pk", s(owner_index(g.user_id))),
+                ("gsi1sk", s("PURCHASE")),
                 ("product_id", s(g.product_id)),
                 ("credits", n(g.credits)),
                 ("state", s("granted")),
@@ -265,6 +274,8 @@ impl DynamoStore {
                     purchase.extend(item([
                         ("entity", s("purchase")),
                         ("user_id", s(user_id.as_str())),
+                        ("gsi1pk", s(owner_index(&user_id))),
+                        ("gsi1sk", s("PURCHASE")),
                         ("product_id", s(product_id)),
                         ("credits", n(credits)),
                         ("state", s("revoked")),

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::attrs::{n, s, str_set};
 use super::ledger::{LedgerReason, entry_put};
-use super::purchases::{EventRef, credit_update, failed_at, purchase_key};
+use super::purchases::{EventRef, credit_update, failed_at, owner_index, purchase_key};
 use super::{DynamoStore, profile_key};
 use crate::error::StoreError;
 
@@ -71,9 +71,10 @@ impl DynamoStore {
                 let owner = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(purchase_key(h)))
-                    .update_expression("SET user_id = :to")
+                    .update_expression("SET user_id = :to, gsi1pk = :to_index")
                     .condition_expression("user_id = :from")
                     .expression_attribute_values(":to", s(to))
+                    .expression_attribute_values(":to_index", s(owner_index(to)))
                     .expression_attribute_values(":from", s(source))
                     .build()
                     .map_err(StoreError::other)?;

@@ -1,0 +1,62 @@
+//! The account deletion worker (SQS-triggered): each message names one
+//! account to erase. An erasure that fails (storage or RevenueCat down, a
+//! late write found) is reported alone and retried after its visibility
+//! timeout; it resumes where it stopped, since every step is idempotent.
+//! One that keeps failing goes to the dead-letter queue, whose alarm asks an
+//! operator to run `support delete-user`.
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures_util::future::join_all;
+use shared::account_deletion::AccountEraser;
+use shared::adapters::sqs::DeletionMessage;
+use shared::context::AppContext;
+use shared::error::BoxError;
+use shared::revenuecat::RevenueCatClient;
+
+/// The worker, built once per cold start.
+pub struct AccountDeletionWorker {
+    eraser: AccountEraser,
+}
+
+impl AccountDeletionWorker {
+    /// Builds the eraser from the environment.
+    pub async fn from_env() -> Result<Self, BoxError> {
+        let ctx = AppContext::from_env().await?;
+        let base = shared::config::optional("REVENUECAT_API_BASE_URL").unwrap_or_else(|| "https://api.revenuecat.com".into());
+        let revenuecat = ctx.secrets.revenuecat_api_key.clone().map(|key| RevenueCatClient::new(base, key));
+        if revenuecat.is_none() {
+            tracing::warn!("no REVENUECAT_API_KEY: deleted accounts are not deleted at RevenueCat");
+        }
+        Ok(Self::new(AccountEraser { store: ctx.store, photos: ctx.photos, revenuecat, hash_key: ctx.secrets.ip_hash_key }))
+    }
+
+    /// A worker over `eraser`.
+    pub fn new(eraser: AccountEraser) -> Self {
+        AccountDeletionWorker { eraser }
+    }
+
+    /// Handles a batch; the answer lists the messages to retry.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let outcomes = join_all(event.records.iter().map(|m| self.one(m))).await;
+        shared::queue_batch::batch_response(&event.records, outcomes)
+    }
+
+    async fn one(&self, record: &SqsMessage) -> bool {
+        let Some(Ok(msg)) = record.body.as_deref().map(serde_json::from_str::<DeletionMessage>) else {
+            tracing::error!(message_id = record.message_id.as_deref().unwrap_or_default(), "unreadable deletion message");
+            return false;
+        };
+        let started = std::time::Instant::now();
+        match self.eraser.erase(&msg.user_id, shared::time::now()).await {
+            Ok(erased) => {
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                tracing::info!(objects = erased.objects, items = erased.items, elapsed_ms, "account erased");
+                true
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "account erasure incomplete; it will be retried");
+                false
+            }
+        }
+    }
+}

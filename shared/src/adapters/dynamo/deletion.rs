@@ -1,0 +1,161 @@
+//! Account deletion over DynamoDB: the mark that stops every write and the
+//! revocation of every session (one transaction), then the erasure of every
+//! item of the user, the profile last, and a deletion log that holds only a
+//! keyed hash (so a restore from a backup can re-apply the deletions).
+
+use aws_sdk_dynamodb::types::{Delete, DeleteRequest, TransactWriteItem, Update, WriteRequest};
+
+use super::attrs::{Item, get_s, item, n, s};
+use super::purchases::{owner_index, purchase_key};
+use super::{DynamoStore, TTL_ATTRIBUTE, profile_key, store_error, user_pk};
+use crate::error::StoreError;
+use crate::time::rfc3339;
+
+/// Days the deletion log keeps an entry: longer than point-in-time recovery's 35.
+pub const DELETION_LOG_DAYS: i64 = 40;
+
+/// The partition of the deletion log.
+pub const DELETION_LOG_PK: &str = "DELETION_LOG";
+
+impl DynamoStore {
+    /// Marks the account as being deleted (no balance, job or purchase write
+    /// succeeds after it) and deletes every session, in one transaction, so
+    /// every token answers 401 from now on. `false`: no such profile (its
+    /// sessions, if any, are deleted all the same).
+    pub async fn begin_deletion(&self, user_id: &str, now: i64) -> Result<bool, StoreError> {
+        let sessions = self.partition_keys(user_id, Some("SESSION#")).await?;
+        let mark = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(profile_key(user_id)))
+            .update_expression("SET deleting = if_not_exists(deleting, :now)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(rfc3339(now)))
+            .build()
+            .map_err(StoreError::other)?;
+        let mut writes = vec![TransactWriteItem::builder().update(mark).build()];
+        // A transaction takes 100 items; a user has a handful of sessions.
+        for key in sessions.iter().take(99) {
+            let delete = Delete::builder().table_name(&self.table).set_key(Some(key.clone())).build().map_err(StoreError::other)?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let exists = match self.transact(writes).await? {
+            None => true,
+            Some(codes) if super::purchases::failed_at(&codes, Some(0)) => false,
+            Some(_) => return Err(StoreError::Unavailable("account deletion mark conflicted".into())),
+        };
+        if !exists || sessions.len() > 99 {
+            self.erase(&sessions).await?;
+        }
+        Ok(exists)
+    }
+
+    /// The keys of the user's items (those whose sort key starts with
+    /// `prefix`, when given), read consistently.
+    pub async fn partition_keys(&self, user_id: &str, prefix: Option<&str>) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", s(user_pk(user_id)))
+            .projection_expression("pk, sk")
+            .consistent_read(true);
+        let query = match prefix {
+            Some(p) => query.key_condition_expression("pk = :pk AND begins_with(sk, :prefix)").expression_attribute_values(":prefix", s(p)),
+            None => query.key_condition_expression("pk = :pk"),
+        };
+        self.query_all(query).await
+    }
+
+    /// The keys of the purchase records that name the user as owner.
+    pub async fn owned_purchase_keys(&self, user_id: &str) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("gsi1pk = :owner")
+            .expression_attribute_values(":owner", s(owner_index(user_id)));
+        self.query_all(query).await?.iter().map(|it| Ok(purchase_key(get_s(it, "pk")?.trim_start_matches("PURCHASE#")))).collect()
+    }
+
+    /// Deletes items by key, 25 per call, until none is left unprocessed.
+    pub async fn erase(&self, keys: &[Item]) -> Result<usize, StoreError> {
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|k| {
+                    DeleteRequest::builder()
+                        .set_key(Some(k.clone()))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(StoreError::other)
+                })
+                .collect::<Result<_, _>>()?;
+            for attempt in 0..8u64 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(store_error)?;
+                requests = out.unprocessed_items().and_then(|m| m.get(&self.table)).cloned().unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt == 7 {
+                    return Err(StoreError::Unavailable("deletions left unprocessed".into()));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+        }
+        Ok(keys.len())
+    }
+
+    /// Deletes the profile, last, and logs the deletion under `user_hash`.
+    pub async fn finish_deletion(&self, user_id: &str, user_hash: &str, now: i64) -> Result<(), StoreError> {
+        let log = item([
+            ("pk", s(DELETION_LOG_PK)),
+            ("sk", s(format!("{}#{user_hash}", rfc3339(now)))),
+            ("entity", s("deletion_log")),
+            ("user_hash", s(user_hash)),
+            (TTL_ATTRIBUTE, n(now + DELETION_LOG_DAYS * 86_400)),
+        ]);
+        self.client.put_item().table_name(&self.table).set_item(Some(log)).send().await.map_err(store_error)?;
+        self.client.delete_item().table_name(&self.table).set_key(Some(profile_key(user_id))).send().await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// The user hashes in the deletion log (to re-apply after a restore).
+    pub async fn deletion_log(&self) -> Result<Vec<String>, StoreError> {
+        let query = self.client.query().table_name(&self.table).key_condition_expression("pk = :pk").expression_attribute_values(":pk", s(DELETION_LOG_PK));
+        self.query_all(query).await?.iter().map(|it| get_s(it, "user_hash")).collect()
+    }
+
+    /// Every user id with a profile (a full scan: for the operators' command
+    /// that re-applies deletions after a restore, never for a request).
+    pub async fn all_user_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :profile")
+                .expression_attribute_values(":profile", s("PROFILE"))
+                .projection_expression("user_id")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(store_error)?;
+            for it in page.items() {
+                ids.push(get_s(it, "user_id")?);
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(ids);
+            }
+        }
+    }
+}
