@@ -57,7 +57,7 @@ pub enum EraseError {
 /// rest fails), then marks the account and revokes every session. `false`:
 /// there was no such profile (the erasure still runs and finds nothing).
 pub async fn request_deletion(store: &DynamoStore, queue: &DeletionQueue, user_id: &str, now: i64) -> Result<bool, StoreError> {
-    queue.send(&DeletionMessage { user_id: user_id.to_string() }).await?;
+    queue.send(&DeletionMessage { user_id: user_id.to_string(), final_pass: false }).await?;
     store.begin_deletion(user_id, now).await
 }
 

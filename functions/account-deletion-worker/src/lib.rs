@@ -3,12 +3,15 @@
 //! late write found) is reported alone and retried after its visibility
 //! timeout; it resumes where it stopped, since every step is idempotent.
 //! One that keeps failing goes to the dead-letter queue, whose alarm asks an
-//! operator to run `support delete-user`.
+//! operator to run `support delete-user`. A completed erasure queues one last
+//! pass for when the upload links issued before the deletion have expired:
+//! a photo sent through one of them meanwhile is erased then.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
 use shared::account_deletion::AccountEraser;
-use shared::adapters::sqs::DeletionMessage;
+use shared::adapters::sqs::{DeletionMessage, DeletionQueue};
+use shared::uploads::UPLOAD_LINK_SECONDS;
 use shared::context::AppContext;
 use shared::error::BoxError;
 use shared::revenuecat::RevenueCatClient;
@@ -16,6 +19,8 @@ use shared::revenuecat::RevenueCatClient;
 /// The worker, built once per cold start.
 pub struct AccountDeletionWorker {
     eraser: AccountEraser,
+    queue: DeletionQueue,
+    final_pass_delay_secs: u32,
 }
 
 impl AccountDeletionWorker {
@@ -27,12 +32,15 @@ impl AccountDeletionWorker {
         if revenuecat.is_none() {
             tracing::warn!("no REVENUECAT_API_KEY: deleted accounts are not deleted at RevenueCat");
         }
-        Ok(Self::new(AccountEraser { store: ctx.store, photos: ctx.photos, revenuecat, hash_key: ctx.secrets.ip_hash_key }))
+        // SQS delays a message at most 15 minutes; the links live 5.
+        let delay = shared::config::parsed("DELETION_FINAL_PASS_SECONDS", UPLOAD_LINK_SECONDS as u32 + 60)?.min(900);
+        let eraser = AccountEraser { store: ctx.store, photos: ctx.photos, revenuecat, hash_key: ctx.secrets.ip_hash_key };
+        Ok(Self::new(eraser, ctx.deletions, delay))
     }
 
-    /// A worker over `eraser`.
-    pub fn new(eraser: AccountEraser) -> Self {
-        AccountDeletionWorker { eraser }
+    /// A worker over `eraser`, queuing final passes on `queue` after `final_pass_delay_secs`.
+    pub fn new(eraser: AccountEraser, queue: DeletionQueue, final_pass_delay_secs: u32) -> Self {
+        AccountDeletionWorker { eraser, queue, final_pass_delay_secs }
     }
 
     /// Handles a batch; the answer lists the messages to retry.
@@ -50,8 +58,19 @@ impl AccountDeletionWorker {
         match self.eraser.erase(&msg.user_id, shared::time::now()).await {
             Ok(erased) => {
                 let elapsed_ms = started.elapsed().as_millis() as u64;
-                tracing::info!(objects = erased.objects, items = erased.items, elapsed_ms, "account erased");
-                true
+                tracing::info!(objects = erased.objects, items = erased.items, elapsed_ms, final_pass = msg.final_pass, "account erased");
+                if msg.final_pass {
+                    return true;
+                }
+                let last = DeletionMessage { final_pass: true, ..msg };
+                match self.queue.send_delayed(&last, self.final_pass_delay_secs).await {
+                    Ok(()) => true,
+                    Err(err) => {
+                        // Retried whole: erasing again is harmless.
+                        tracing::warn!(error = %err, "could not queue the final pass; the erasure will be retried");
+                        false
+                    }
+                }
             }
             Err(err) => {
                 tracing::warn!(error = %err, "account erasure incomplete; it will be retried");

@@ -13,8 +13,7 @@ use shared::jobs::new_job_id;
 use shared::time::{now, rfc3339};
 use shared::uploads::UploadRequest;
 
-/// How long the upload link lives.
-const URL_SECONDS: u64 = 300;
+use shared::uploads::UPLOAD_LINK_SECONDS as URL_SECONDS;
 
 /// The contract's `Upload`.
 #[derive(Serialize)]

@@ -51,6 +51,10 @@ impl GenerationMessage {
 pub struct DeletionMessage {
     /// The account to delete.
     pub user_id: String,
+    /// The last pass, made once the upload links issued before the deletion
+    /// have expired (it queues no further pass).
+    #[serde(default)]
+    pub final_pass: bool,
 }
 
 /// The generation queue.
