@@ -186,24 +186,11 @@ async fn a_photo_sent_through_a_link_issued_before_the_deletion_is_erased_by_the
     let c = client();
     let s = sign_up(&c).await;
     let photo = fixture("astronaut.jpg");
-    let created: Value = c
-        .post(stack().url("/v1/uploads"))
-        .bearer_auth(s.access())
-        .json(&json!({"content_type": "image/jpeg", "content_length": photo.len()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = upload_link(&c, &s, photo.len(), "image/jpeg").await;
     assert_eq!(delete_me_raw(&c, s.access()).await.status(), 202);
     assert_gone_within(s.user_id(), 20).await;
     // The link still works for the minutes it lives (here: the emulator checks no expiry).
-    let mut put = c.put(created["upload_url"].as_str().unwrap());
-    for (name, value) in created["headers"].as_object().unwrap() {
-        put = put.header(name.as_str(), value.as_str().unwrap());
-    }
-    assert!(put.body(photo).send().await.unwrap().status().is_success());
+    put_to_link(&c, &created, photo).await;
     assert!(!list_objects(&format!("users/{}/", s.user_id())).await.is_empty(), "the late photo arrived");
     // The last pass (DELETION_FINAL_PASS_SECONDS after the first; 5 s on the test stack) erases it.
     assert_gone_within(s.user_id(), 20).await;

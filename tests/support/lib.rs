@@ -195,23 +195,34 @@ pub async fn upload(client: &reqwest::Client, session: &Session, bytes: Vec<u8>,
 
 /// [`upload`], returning `POST /v1/uploads`' whole answer (the link included).
 pub async fn upload_answer(client: &reqwest::Client, session: &Session, bytes: Vec<u8>, content_type: &str) -> Value {
+    let body = upload_link(client, session, bytes.len(), content_type).await;
+    put_to_link(client, &body, bytes).await;
+    body
+}
+
+/// `POST /v1/uploads` alone (201 asserted): the link, not used yet.
+pub async fn upload_link(client: &reqwest::Client, session: &Session, length: usize, content_type: &str) -> Value {
     let resp = client
         .post(stack().url("/v1/uploads"))
         .bearer_auth(session.access())
-        .json(&json!({"content_type": content_type, "content_length": bytes.len()}))
+        .json(&json!({"content_type": content_type, "content_length": length}))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 201, "upload: {:?}", resp.text().await);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["method"], "PUT");
-    let mut put = client.put(body["upload_url"].as_str().unwrap());
-    for (name, value) in body["headers"].as_object().unwrap() {
+    body
+}
+
+/// The `PUT` of `bytes` with exactly the method, URL and headers of `POST /v1/uploads`' answer.
+pub async fn put_to_link(client: &reqwest::Client, created: &Value, bytes: Vec<u8>) {
+    let mut put = client.put(created["upload_url"].as_str().unwrap());
+    for (name, value) in created["headers"].as_object().unwrap() {
         put = put.header(name.as_str(), value.as_str().unwrap());
     }
     let stored = put.body(bytes).send().await.unwrap();
     assert!(stored.status().is_success(), "PUT to the presigned URL: {}", stored.status());
-    body
 }
 
 /// The default style with `quality`.

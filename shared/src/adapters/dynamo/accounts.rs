@@ -1,12 +1,10 @@
 //! `AccountStore` over DynamoDB: sign-up's one transaction, and the one read
 //! that returns a profile only behind a live session.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-
-use super::attrs::{Item, get_n, get_s, item, n, s};
+use super::attrs::{get_n, get_s, item, n, s};
 use super::ledger::{self, LedgerReason};
 use super::sessions::{session_item, session_key};
-use super::{DynamoStore, profile_key, store_error};
+use super::{DynamoStore, profile_key, put_new, store_error};
 use crate::error::StoreError;
 use crate::ports::{AccountStore, NewAccount, Profile};
 
@@ -20,16 +18,7 @@ impl AccountStore for DynamoStore {
             ("credits", n(p.credits)),
             ("created_at", s(p.created_at.as_str())),
         ]));
-        let put = |it: Item| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(it))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(StoreError::other)
-        };
-        let mut writes = vec![put(profile)?, put(session_item(&account.session))?];
+        let mut writes = vec![put_new(&self.table, profile)?, put_new(&self.table, session_item(&account.session))?];
         if p.credits > 0 {
             let now = account.session.rotated_at;
             writes.push(ledger::entry_put(&self.table, &p.user_id, p.credits, LedgerReason::FreeCredits, None, now)?);

@@ -5,7 +5,7 @@
 //! the conditional balance change of charges, refunds and grants; purchases
 //! (`purchases.rs`) pair it with an optimistic update of the credit fields.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::attrs::{get_n, item, n, opt_s, s};
 use super::{DynamoStore, store_error, user_pk};
@@ -87,13 +87,7 @@ pub fn entry_put(table: &str, user_id: &str, amount: i64, reason: LedgerReason, 
     if let Some(r) = reference {
         row.insert("reference".into(), s(r));
     }
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(row))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(StoreError::other)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    super::put_new(table, row)
 }
 
 /// The two writes of a balance change: the profile's balance (only if the

@@ -177,6 +177,17 @@ impl DynamoStore {
     }
 }
 
+/// A transaction's `Put` of an item that must not exist yet.
+pub(crate) fn put_new(table: &str, row: attrs::Item) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(row))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(StoreError::other)?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
+}
+
 /// The key of a user's profile.
 pub(crate) fn profile_key(user_id: &str) -> attrs::Item {
     attrs::item([("pk", attrs::s(user_pk(user_id))), ("sk", attrs::s("PROFILE"))])

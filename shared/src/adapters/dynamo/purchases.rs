@@ -15,11 +15,11 @@
 //! transfer can move them; `GSI1` (`gsi1pk = PURCHASES#<owner>`) finds them
 //! for an account deletion and its verifier.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::attrs::{Item, get_n, get_s, get_str_set, item, n, n_or_zero, s, str_set};
 use super::ledger::{LedgerReason, entry_put};
-use super::{DynamoStore, TTL_ATTRIBUTE, cancellation_codes, profile_key, store_error};
+use super::{DynamoStore, TTL_ATTRIBUTE, cancellation_codes, profile_key, put_new, store_error};
 use crate::credits::RECORD_DAYS;
 use crate::credits::balance::CreditState;
 use crate::error::StoreError;
@@ -108,16 +108,6 @@ pub(crate) fn owner_index(user_id: &str) -> String {
 /// The key of a purchase record.
 pub(crate) fn purchase_key(txn_hash: &str) -> Item {
     item([("pk", s(format!("PURCHASE#{txn_hash}"))), ("sk", s("PURCHASE"))])
-}
-
-fn put_new(table: &str, row: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(row))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(StoreError::other)?;
-    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// The dedupe record of a webhook event: its id, type and what it did; no
