@@ -195,3 +195,30 @@ async fn a_photo_sent_through_a_link_issued_before_the_deletion_is_erased_by_the
     // The last pass (DELETION_FINAL_PASS_SECONDS after the first; 5 s on the test stack) erases it.
     assert_gone_within(s.user_id(), 20).await;
 }
+
+#[tokio::test]
+async fn a_purchase_of_a_deleted_account_restored_to_a_new_one_is_not_granted_again() {
+    let c = client();
+    let old = sign_up(&c).await;
+    let bought = buy(old.user_id(), "credits_10", 1).await;
+    assert_eq!(delete_me_raw(&c, old.access()).await.status(), 202);
+    assert_gone_within(old.user_id(), 20).await;
+    // Reinstalled: a new anonymous account, and the store's purchase restored to it.
+    let new = sign_up(&c).await;
+    let (resent, status) = {
+        let answer = revenuecat_sim(
+            "POST",
+            "/_sim/events",
+            json!({"type": "NON_RENEWING_PURCHASE", "app_user_id": new.user_id(), "transaction_id": bought["transaction_id"], "product_id": "credits_10"}),
+        )
+        .await;
+        (answer["deliveries"][0]["body"].as_str().unwrap_or_default().to_string(), answer["deliveries"][0]["status"].clone())
+    };
+    assert_eq!(status, 200);
+    assert!(resent.contains("already_granted"), "{resent}");
+    assert_eq!(credits(&c, &new).await, 0, "credited once, to the account that was deleted");
+    // Its refund now finds no owner to take from, and changes nothing.
+    let refund = revenuecat_sim("POST", "/_sim/events", json!({"type": "CANCELLATION", "transaction_id": bought["transaction_id"]})).await;
+    assert_eq!(refund["deliveries"][0]["status"], 200);
+    assert_eq!(assert_invariant(new.user_id()).await, 0);
+}

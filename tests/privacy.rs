@@ -184,9 +184,20 @@ async fn with_a_retention_period_jobs_expire_and_read_as_gone() {
     let stored = store().await.job(s.user_id(), job_id).await.unwrap().unwrap();
     let in_days = (stored.expires_at.unwrap() - stored.created_at) as f64 / 86_400.0;
     assert_eq!(in_days, 7.0, "the TTL attribute is set for the retention period");
+    let dynamo = aws_sdk_dynamodb::Client::new(&stack().aws().await);
+    let upload_record = dynamo
+        .get_item()
+        .table_name(stack().var("TABLE_NAME"))
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("USER#{}", s.user_id())))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("UPLOAD#{upload_id}")))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(upload_record["expires_at"].as_n().unwrap(), &stored.expires_at.unwrap().to_string(), "its upload record expires with it");
 
     // Once the period is over the job is gone for the user, before DynamoDB's TTL sweeps it.
-    let dynamo = aws_sdk_dynamodb::Client::new(&stack().aws().await);
     dynamo
         .update_item()
         .table_name(stack().var("TABLE_NAME"))

@@ -17,7 +17,8 @@ use crate::revenuecat::RevenueCatClient;
 pub struct Erased {
     /// Objects deleted from the bucket.
     pub objects: usize,
-    /// Items deleted from the table (profile included).
+    /// Items deleted from the table (profile included), and purchase records
+    /// stripped to tombstones.
     pub items: usize,
 }
 
@@ -83,7 +84,7 @@ impl AccountEraser {
         // Idempotent; covers an erasure queued by a request that failed after queuing.
         store.begin_deletion(user_id, now).await?;
         let mut erased = Erased { objects: self.photos.delete_prefix(&user_prefix(user_id)).await?, items: 0 };
-        erased.items += store.erase(&store.owned_purchase_keys(user_id).await?).await?;
+        erased.items += store.tombstone_purchases(user_id, now).await?;
         let rest: Vec<_> = store
             .partition_keys(user_id, None)
             .await?

@@ -9,7 +9,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
-use shared::account_deletion::AccountEraser;
+use shared::account_deletion::{AccountEraser, EraseError};
 use shared::adapters::sqs::{DeletionMessage, DeletionQueue};
 use shared::uploads::UPLOAD_LINK_SECONDS;
 use shared::context::AppContext;
@@ -73,7 +73,12 @@ impl AccountDeletionWorker {
                 }
             }
             Err(err) => {
-                tracing::warn!(error = %err, "account erasure incomplete; it will be retried");
+                // Leftovers are counted, not listed: their keys name the user.
+                let error = match &err {
+                    EraseError::Incomplete(left) => format!("left: {} item(s), {} object(s)", left.items.len(), left.objects.len()),
+                    other => other.to_string(),
+                };
+                tracing::warn!(%error, "account erasure incomplete; it will be retried");
                 false
             }
         }

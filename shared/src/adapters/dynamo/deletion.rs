@@ -78,6 +78,42 @@ impl DynamoStore {
         self.query_all(query).await?.iter().map(|it| Ok(purchase_key(get_s(it, "pk")?.trim_start_matches("PURCHASE#")))).collect()
     }
 
+    /// Strips the user's purchase records down to tombstones: the keyed hash
+    /// of the transaction and `state = erased`, no owner, product or credits.
+    /// The record is the once-only guard of its transaction, so a purchase
+    /// restored to a new account after the deletion is not granted again.
+    /// Conditional on the owner, so a record just transferred to another user
+    /// (the index lags) is left alone. Returns how many were stripped.
+    pub async fn tombstone_purchases(&self, user_id: &str, now: i64) -> Result<usize, StoreError> {
+        let mut keys = self.owned_purchase_keys(user_id).await?;
+        // The profile's own list is read consistently; the index may lag.
+        if let Some(profile) = self.get_consistent(profile_key(user_id)).await? {
+            keys.extend(super::attrs::get_str_set(&profile, "purchases").iter().map(|h| purchase_key(h)));
+        }
+        let mut stripped = 0;
+        for key in keys {
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression("SET #state = :erased, updated_at = :now REMOVE user_id, gsi1pk, gsi1sk, product_id, credits")
+                .condition_expression("user_id = :me")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":erased", s("erased"))
+                .expression_attribute_values(":now", s(rfc3339(now)))
+                .expression_attribute_values(":me", s(user_id))
+                .send()
+                .await;
+            match out {
+                Ok(_) => stripped += 1,
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Ok(stripped)
+    }
+
     /// Deletes items by key, 25 per call, until none is left unprocessed.
     pub async fn erase(&self, keys: &[Item]) -> Result<usize, StoreError> {
         for chunk in keys.chunks(25) {

@@ -153,10 +153,16 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(StoreError::other)?;
+        // The upload record lives as long as its job: its unused-upload TTL is
+        // removed, or becomes the job's retention expiry.
         let take_upload = Update::builder()
             .table_name(&self.table)
             .set_key(Some(upload_record_key(&job.user_id, &job.upload_id)))
-            .update_expression("SET job_id = :job REMOVE gsi1pk, gsi1sk, #exp")
+            .update_expression(match job.expires_at {
+                Some(_) => "SET job_id = :job, #exp = :expires REMOVE gsi1pk, gsi1sk",
+                None => "SET job_id = :job REMOVE gsi1pk, gsi1sk, #exp",
+            })
+            .set_expression_attribute_values(job.expires_at.map(|e| [(":expires".to_string(), n(e))].into()))
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(job_id) AND attribute_not_exists(sweeping)")
             .expression_attribute_values(":job", s(job.job_id.as_str()))
@@ -251,6 +257,8 @@ impl DynamoStore {
             .set_key(Some(session_key(user_id, session_id)))
             .projection_expression("#exp")
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            // Strongly consistent: a session revoked a moment ago (a deleted account) is refused.
+            .consistent_read(true)
             .send()
             .await
             .map_err(store_error)?;

@@ -11,6 +11,10 @@
 //! | webhook event | `RCEVENT#<event id>` | `RCEVENT` |
 //! | unknown user's event | `ORPHAN#<hmac of user id>` | `RCEVENT#<event id>` |
 //!
+//! An account deletion strips its purchase records to tombstones (`state =
+//! erased` and nothing else), which still keep their transactions from being
+//! granted again to a new account the purchase is restored to.
+//!
 //! The profile lists its purchases' hashes (`purchases`, a string set) so a
 //! transfer can move them; `GSI1` (`gsi1pk = PURCHASES#<owner>`) finds them
 //! for an account deletion and its verifier.
@@ -277,6 +281,8 @@ impl DynamoStore {
                     RevokeOutcome::MarkedRevoked
                 }
                 Some(p) if get_s(p, "state")? == "revoked" => return Ok(RevokeOutcome::AlreadyRevoked),
+                // The owner's account was deleted: nothing is left to take back.
+                Some(p) if get_s(p, "state")? == "erased" => return Ok(RevokeOutcome::NoSuchUser),
                 Some(p) => {
                     let owner = get_s(p, "user_id")?;
                     let amount = get_n(p, "credits")?;
@@ -310,6 +316,12 @@ impl DynamoStore {
             }
         }
         Err(StoreError::Unavailable("purchase refund kept conflicting".into()))
+    }
+
+    /// Whether a webhook event was handled before (read consistently).
+    pub async fn event_recorded(&self, event_id: &str) -> Result<bool, StoreError> {
+        let key = item([("pk", s(format!("RCEVENT#{event_id}"))), ("sk", s("RCEVENT"))]);
+        Ok(self.get_consistent(key).await?.is_some())
     }
 
     /// Records a webhook event that changes no balance (`false`: seen before).

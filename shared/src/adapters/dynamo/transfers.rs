@@ -28,6 +28,10 @@ pub enum TransferOutcome {
 impl DynamoStore {
     /// Moves what `from` users own to `to`, then records the event.
     pub async fn transfer_purchases(&self, event: EventRef<'_>, from: &[String], to: &str, now: i64) -> Result<TransferOutcome, StoreError> {
+        // A repeated delivery must not move what the source bought since the first.
+        if self.event_recorded(event.id).await? {
+            return Ok(TransferOutcome::DuplicateEvent);
+        }
         if self.credit_holder(to).await?.is_none() {
             return Ok(TransferOutcome::NoSuchUser);
         }
