@@ -1,5 +1,6 @@
 //! An account erasure that fails half-way (RevenueCat down when asked to
-//! delete the customer) is retried from the queue and completes. Its own
+//! delete the customer) is retried from the queue and completes; one that
+//! RevenueCat answers 404 (the customer is already gone) completes at once. Its own
 //! test binary: the failures it queues at the simulator apply to whichever
 //! REST call comes next.
 
@@ -41,4 +42,21 @@ async fn a_deletion_that_fails_half_way_completes_when_retried() {
     assert_gone_within(s.user_id(), 30).await;
     let deleted = revenuecat_sim("GET", "/_sim/deleted", Value::Null).await;
     assert!(deleted.as_array().unwrap().iter().any(|d| d == s.user_id()), "{deleted}");
+
+    a_customer_revenuecat_no_longer_knows_does_not_hold_up_a_deletion().await;
+}
+
+/// A 404 from RevenueCat for the customer counts as deleted: the erasure
+/// completes at once, no retry needed. Called after the test above, in the
+/// same test, because queued failures apply to whichever REST call is next.
+async fn a_customer_revenuecat_no_longer_knows_does_not_hold_up_a_deletion() {
+    let c = client();
+    let s = sign_up(&c).await;
+    revenuecat_sim("POST", "/_sim/failures", json!({"rest": [{"status": 404, "times": 1}]})).await;
+    assert_eq!(delete_me_raw(&c, s.access()).await.status(), 202);
+    assert_gone_within(s.user_id(), 10).await;
+    let requests = revenuecat_sim("GET", "/_sim/requests", Value::Null).await;
+    let deletes: Vec<_> = requests.as_array().unwrap().iter().filter(|r| r["method"] == "DELETE" && r["app_user_id"] == s.user_id()).collect();
+    assert_eq!(deletes.len(), 1, "answered 404 once, not retried: {deletes:?}");
+    assert_eq!(deletes[0]["status"], 404);
 }

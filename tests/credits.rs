@@ -268,3 +268,20 @@ async fn stored_purchase_records_hold_no_payment_details() {
 fn uuid_like() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
+
+#[tokio::test]
+async fn a_transfer_delivered_again_later_moves_nothing_bought_since() {
+    let c = client();
+    let (old, new) = (sign_up(&c).await, sign_up(&c).await);
+    buy(old.user_id(), "credits_5", 1).await;
+    let (transfer, status) = event(json!({"type": "TRANSFER", "transferred_from": [old.user_id()], "transferred_to": [new.user_id()]})).await;
+    assert_eq!(status, 200);
+    assert_eq!((credits(&c, &old).await, credits(&c, &new).await), (0, 5));
+    // The old account buys again; then the same transfer event arrives again.
+    buy(old.user_id(), "credits_10", 1).await;
+    let again = deliver(&transfer, 1).await;
+    assert_eq!(again[0]["status"], 200);
+    assert_eq!((credits(&c, &old).await, credits(&c, &new).await), (10, 5), "the repeat moved nothing");
+    assert_eq!(assert_invariant(old.user_id()).await, 10);
+    assert_eq!(assert_invariant(new.user_id()).await, 5);
+}
