@@ -10,10 +10,6 @@ use serde_json::{Value, json};
 use shared::jobs::{Job, JobStatus, new_job_id};
 use shared::styles::StyleChoice;
 
-fn finished(job: &Value) -> bool {
-    job["status"] == "succeeded" || job["status"] == "failed"
-}
-
 async fn job_for(c: &reqwest::Client, s: &Session, behaviour: Option<Value>) -> String {
     let upload_id = upload(c, s, fixture("astronaut.png"), "image/png").await;
     if let Some(b) = behaviour {
@@ -48,6 +44,9 @@ async fn queued_job(c: &reqwest::Client, s: &Session) -> String {
         callback_hash: None,
         claim: None,
         expires_at: None,
+        // Never nudged by the reaper during the test: it stays queued.
+        watch_at: None,
+        poll_seq: 0,
     };
     let sid = session_id_of(s.access());
     let new = shared::adapters::dynamo::jobs::NewJob { job: &job, session_id: &sid, idempotency: None, now };

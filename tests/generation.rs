@@ -23,10 +23,6 @@ async fn user_with_job(credits: i64, behaviour: Option<Value>, photo: &str) -> (
     (c, s, job_id)
 }
 
-fn finished(job: &Value) -> bool {
-    job["status"] == "succeeded" || job["status"] == "failed"
-}
-
 async fn assert_succeeded_with_an_image(c: &reqwest::Client, job: &Value) {
     assert_eq!(job["status"], "succeeded", "{job}");
     assert_eq!(job["refunded"], false);

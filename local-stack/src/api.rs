@@ -70,7 +70,28 @@ async fn handle(router: &Router, peer: SocketAddr, req: hyper::Request<Incoming>
         Ok(r) => r,
         Err(e) => return local_error(ApiError::internal(e)),
     };
-    to_hyper((found.entry.dispatch)(request).await)
+    invoke(found.entry, request).await
+}
+
+/// Runs the route as a Lambda invocation: with the invocation's deadline in
+/// its context (the function's timeout from now), stopped at that deadline.
+/// A stopped invocation gets what API Gateway answers for a failed one, a
+/// 500 without the contract's body: the routes must answer before it.
+async fn invoke(entry: &crate::router::Entry, request: shared::http::Request) -> HttpResponse {
+    use lambda_http::RequestExt;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    let mut context = lambda_http::Context::default();
+    context.deadline = now_ms + entry.timeout.as_millis() as u64;
+    match tokio::time::timeout(entry.timeout, (entry.dispatch)(request.with_lambda_context(context))).await {
+        Ok(resp) => to_hyper(resp),
+        Err(_) => {
+            tracing::error!(binary = %entry.spec.binary, timeout_s = entry.timeout.as_secs(), "the function timed out (Lambda would stop it here)");
+            let mut resp = hyper::Response::new(Full::new(Bytes::from_static(br#"{"message":"Internal Server Error"}"#)));
+            *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+            resp.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
+            resp
+        }
+    }
 }
 
 /// The API Gateway HTTP API v2 event for a request.

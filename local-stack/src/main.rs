@@ -68,7 +68,24 @@ fn main() -> Result<(), BoxError> {
         std::fs::create_dir_all(dir)?;
     }
     let moto_log = args.env_file.with_extension("moto.log");
+    // AWS_FAULTS / AWS_FAULT_RULES: checked before anything starts.
+    let fault_config = fault_proxy::FaultConfig::from_env()?;
+    // The emulator serves one request at a time, so under load its calls take
+    // far longer than AWS's: functions get this many times their template
+    // timeout, and their AWS calls this many times the default limit.
+    let time_scale: u32 = match std::env::var("LOCAL_TIME_SCALE") {
+        Ok(v) => v.parse().ok().filter(|s| (1..=20).contains(s)).ok_or("LOCAL_TIME_SCALE must be a whole number from 1 to 20")?,
+        Err(_) => 1,
+    };
+    if std::env::var("AWS_CALL_TIMEOUT_MS").is_err() {
+        set_env("AWS_CALL_TIMEOUT_MS", &(5_000 * time_scale).to_string());
+    }
     let mut emulator = Emulator::start(&args.python, free_port()?, &moto_log)?;
+    // Every function reaches the emulator through the fault layer (a
+    // pass-through unless faults are asked for, here or at its control API).
+    let fault_listener = StdListener::bind("127.0.0.1:0")?;
+    fault_listener.set_nonblocking(true)?;
+    let faults_url = format!("http://{}", fault_listener.local_addr()?);
     // The KIE simulator stands in for the provider unless KIE_BASE_URL names one.
     let kie_sim = match std::env::var("KIE_BASE_URL") {
         Ok(_) => None,
@@ -130,10 +147,15 @@ fn main() -> Result<(), BoxError> {
     for (name, value) in &pairs {
         set_env(name, value);
     }
+    // The functions' endpoint; the env file keeps the emulator's, for checks of what is stored.
+    set_env("AWS_ENDPOINT_URL", &faults_url);
+    pairs.push(("AWS_FAULTS_URL".into(), faults_url.clone()));
     let settings = Settings::from_env()?;
     pairs.extend(settings_pairs(&settings));
-    if let Some((_, url, _)) = &kie_sim {
+    if let Some((_, url, key)) = &kie_sim {
         pairs.push(("KIE_SIM_URL".into(), url.clone()));
+        // The simulator's key only (a real one is never written to a file).
+        pairs.push(("KIE_API_KEY".into(), key.clone()));
     }
     pairs.push(("PUBLIC_API_URL".into(), std::env::var("PUBLIC_API_URL")?));
     if let Some((_, url, key)) = &revenuecat_sim {
@@ -146,8 +168,12 @@ fn main() -> Result<(), BoxError> {
     }
 
     shared::telemetry::init();
+    let emulator_url = emulator.endpoint();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
-        let router = Arc::new(build_router(&template).await?);
+        let timeout_of = |binary: &str| template.timeout_of(binary) * time_scale;
+        let faults = fault_proxy::Faults::new(emulator_url.clone(), fault_config);
+        let fault_server = faults.spawn(tokio::net::TcpListener::from_std(fault_listener)?);
+        let router = Arc::new(build_router(&template, &timeout_of).await?);
         let server = tokio::spawn(local_stack::api::serve(tokio::net::TcpListener::from_std(api_listener)?, router));
         let mut tasks = Vec::new();
         if let Some((listener, _, key)) = kie_sim {
@@ -164,20 +190,30 @@ fn main() -> Result<(), BoxError> {
             });
             tasks.push(sim.spawn(tokio::net::TcpListener::from_std(listener)?));
         }
-        let sdk = shared::adapters::aws_config().await;
+        // Lambda's event source mapping is not our code: it reaches the emulator directly.
+        let direct = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(&emulator_url).load().await;
         // Lambda's SQS trigger starts with five concurrent batches; so does the local one.
         let pollers = std::env::var("LOCAL_QUEUE_POLLERS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
         for (binary, queue, batch) in &template.queue_consumers {
             let consume = registry::build_consumer(binary).await?;
             let (url, arn) = (created.queue_urls[queue].clone(), created.queue_arns[queue].clone());
             for _ in 0..pollers {
-                let run = local_stack::sqs_trigger::run(aws_sdk_sqs::Client::new(&sdk), url.clone(), arn.clone(), *batch, consume.clone());
-                tasks.push(tokio::spawn(run));
+                let trigger = local_stack::sqs_trigger::Trigger {
+                    sqs: aws_sdk_sqs::Client::new(&direct),
+                    queue_url: url.clone(),
+                    queue_arn: arn.clone(),
+                    batch: *batch,
+                    consume: consume.clone(),
+                    timeout: timeout_of(binary),
+                    faults: faults.clone(),
+                };
+                tasks.push(tokio::spawn(local_stack::sqs_trigger::run(trigger)));
             }
         }
-        let mut timers = Vec::new();
+        let mut timers = vec![fault_server];
         for binary in &template.scheduled {
-            timers.push(tokio::spawn(run_on_timer(binary.clone(), registry::build_scheduled(binary).await?)));
+            let tick = registry::build_scheduled(binary).await?;
+            timers.push(tokio::spawn(run_on_timer(binary.clone(), tick, timeout_of(binary))));
         }
         self_check(&api_url).await?;
         let _env_file = StackEnv::write(&args.env_file, &pairs)?;
@@ -234,6 +270,7 @@ fn settings_pairs(s: &Settings) -> Vec<(String, String)> {
         ("UNUSED_UPLOAD_SECONDS", s.unused_upload_seconds.to_string()),
         ("JOB_DEADLINE_SECONDS", s.job_deadline_seconds.to_string()),
         ("RESULT_RETENTION_DAYS", s.result_retention_days.to_string()),
+        ("STALL_SECONDS", s.stall_seconds.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -241,7 +278,7 @@ fn settings_pairs(s: &Settings) -> Vec<(String, String)> {
 }
 
 /// Builds each binary's handler once, as each Lambda's cold start would.
-async fn build_router(template: &Template) -> Result<Router, BoxError> {
+async fn build_router(template: &Template, timeout_of: &dyn Fn(&str) -> std::time::Duration) -> Result<Router, BoxError> {
     let mut built: Vec<(String, Dispatch)> = Vec::new();
     let mut entries = Vec::new();
     for spec in &template.routes {
@@ -253,7 +290,7 @@ async fn build_router(template: &Template) -> Result<Router, BoxError> {
                 d
             }
         };
-        entries.push(Entry { spec: spec.clone(), dispatch });
+        entries.push(Entry { spec: spec.clone(), dispatch, timeout: timeout_of(&spec.binary) });
     }
     Ok(Router::new(entries))
 }
@@ -274,14 +311,21 @@ async fn self_check(api_url: &str) -> Result<(), BoxError> {
 
 /// Runs a scheduled function every `LOCAL_SCHEDULE_SECONDS` (default 5): the
 /// template's rates are for production; locally, sooner is more useful.
-async fn run_on_timer(binary: String, tick: registry::Tick) {
+/// Like EventBridge, a run starts on time even while the last one is still
+/// running; each is stopped at the function's `timeout`, as Lambda would.
+async fn run_on_timer(binary: String, tick: registry::Tick, timeout: std::time::Duration) {
     let every = std::env::var("LOCAL_SCHEDULE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(every));
     loop {
         interval.tick().await;
-        if let Err(err) = tick().await {
-            tracing::error!(%binary, error = %err, "scheduled run failed");
-        }
+        let (binary, run) = (binary.clone(), tick());
+        tokio::spawn(async move {
+            match tokio::time::timeout(timeout, run).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => tracing::error!(%binary, error = %err, "scheduled run failed"),
+                Err(_) => tracing::error!(%binary, "scheduled run timed out (Lambda would stop it here)"),
+            }
+        });
     }
 }
 

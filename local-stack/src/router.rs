@@ -12,6 +12,8 @@ pub struct Entry {
     pub spec: RouteSpec,
     /// Its handler.
     pub dispatch: Dispatch,
+    /// Its function's timeout: past it, Lambda stops the invocation.
+    pub timeout: std::time::Duration,
 }
 
 /// All routes.

@@ -86,6 +86,16 @@ pub struct Template {
     pub queue_consumers: Vec<(String, String, i32)>,
     /// Environment variables of the functions (globals and per function).
     pub environment: Vec<(String, EnvValue)>,
+    /// Every function's timeout in seconds, by binary (its own `Timeout`, or
+    /// the globals', or Lambda's default of 3).
+    pub timeouts: std::collections::HashMap<String, u64>,
+}
+
+impl Template {
+    /// How long `binary` may run before Lambda stops it.
+    pub fn timeout_of(&self, binary: &str) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeouts.get(binary).copied().unwrap_or(3))
+    }
 }
 
 /// An environment variable's value in the template.
@@ -161,6 +171,9 @@ impl Template {
         let mut scheduled = Vec::new();
         let mut queue_consumers = Vec::new();
         env_vars(doc.get("Globals").and_then(|g| g.get("Function")), &mut environment);
+        let timeout = |v: Option<&Value>| v.and_then(|v| v.get("Timeout")).and_then(text).and_then(|t| t.parse::<u64>().ok());
+        let global_timeout = timeout(doc.get("Globals").and_then(|g| g.get("Function"))).unwrap_or(3);
+        let mut timeouts = std::collections::HashMap::new();
         for (id, res) in resources {
             let id = text(id).unwrap_or_default();
             let props = res.get("Properties").cloned().unwrap_or(Value::Null);
@@ -220,6 +233,7 @@ impl Template {
                         routes.push(RouteSpec { function: id.clone(), binary: binary.clone(), method: method.to_uppercase(), path });
                     }
                     env_vars(Some(&props), &mut environment);
+                    timeouts.insert(binary.clone(), timeout(Some(&props)).unwrap_or(global_timeout));
                     binaries.push(binary);
                 }
                 _ => {}
@@ -229,7 +243,7 @@ impl Template {
             1 => tables.remove(0),
             n => return Err(TemplateError(format!("expected one DynamoDB table, found {n}"))),
         };
-        Ok(Template { table, buckets, queues, routes, binaries, environment, scheduled, queue_consumers })
+        Ok(Template { table, buckets, queues, routes, binaries, environment, scheduled, queue_consumers, timeouts })
     }
 }
 
@@ -238,6 +252,9 @@ mod tests {
     use super::*;
 
     const SAMPLE: &str = r#"
+Globals:
+  Function:
+    Timeout: 10
 Resources:
   Table:
     Type: AWS::DynamoDB::Table
@@ -275,6 +292,7 @@ Resources:
         assert_eq!((q.dead_letter_target.as_deref(), q.max_receive_count), (Some("DLQ"), Some(5)));
         assert_eq!(t.environment, vec![("TABLE_NAME".to_string(), EnvValue::Ref("Table".into()))]);
         assert_eq!(t.routes, vec![RouteSpec { function: "Fn".into(), binary: "get-me".into(), method: "GET".into(), path: "/v1/me".into() }]);
+        assert_eq!(t.timeout_of("get-me"), std::time::Duration::from_secs(10), "the globals' timeout");
     }
 
     #[test]

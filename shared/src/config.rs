@@ -44,6 +44,9 @@ pub struct Settings {
     /// Days after which a job, its photo and its result expire
     /// (`RESULT_RETENTION_DAYS`; 0: never).
     pub result_retention_days: i64,
+    /// Seconds past its expected next step after which the reaper sends a
+    /// job's step again (`STALL_SECONDS`).
+    pub stall_seconds: i64,
 }
 
 /// The contract caps access tokens at 15 minutes.
@@ -65,6 +68,7 @@ impl Settings {
             signup_limit_per_hour: parsed("SIGNUP_LIMIT_PER_HOUR", 30)?,
             free_credits: parsed("FREE_CREDITS", 0)?,
             result_retention_days: parsed("RESULT_RETENTION_DAYS", 0)?,
+            stall_seconds: parsed("STALL_SECONDS", 60)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -88,6 +92,7 @@ impl Settings {
             "JOB_DEADLINE_SECONDS",
             "must be 1 to 840, leaving the reaper's interval inside the contract's 15 minutes",
         )?;
+        check((1..=600).contains(&self.stall_seconds), "STALL_SECONDS", "must be 1 to 600")?;
         check(
             (1..=23 * 3600).contains(&self.unused_upload_seconds),
             "UNUSED_UPLOAD_SECONDS",

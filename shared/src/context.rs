@@ -106,7 +106,7 @@ impl AppContext {
             Some(key) => Some(self.photos.presign_get(key, ttl).await?),
             None => None,
         };
-        Ok(serde_json::to_value(job.view(input_url, result_url)).map_err(ApiError::internal)?)
+        serde_json::to_value(job.view(input_url, result_url)).map_err(ApiError::internal)
     }
 }
 
@@ -116,6 +116,7 @@ pub async fn pipeline_from_env() -> Result<crate::generation::Pipeline, BoxError
     let ctx = AppContext::from_env().await?;
     let kie_key = ctx.secrets.kie_api_key.clone().ok_or("KIE_API_KEY (or kie_api_key in the app secret) is required")?;
     let kie_base = crate::config::optional("KIE_BASE_URL").unwrap_or_else(|| "https://api.kie.ai".into());
+    let settings = crate::generation::PipelineSettings::from_env(&ctx.settings)?;
     Ok(crate::generation::Pipeline {
         store: ctx.store,
         photos: ctx.photos,
@@ -126,6 +127,7 @@ pub async fn pipeline_from_env() -> Result<crate::generation::Pipeline, BoxError
             kie_key,
         ),
         models: crate::kie::models::ModelChoice::from_env()?,
-        settings: crate::generation::PipelineSettings::from_env()?,
+        rewriter: crate::photo_clean::Rewriter::new(settings.decode_concurrency),
+        settings,
     })
 }

@@ -13,6 +13,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::dynamo::pipeline::Claim;
 use crate::adapters::s3::{PhotoStorage, result_key};
 use crate::adapters::sqs::{GenerationMessage, GenerationQueue, Step};
 use crate::config::{self, ConfigError};
@@ -21,7 +22,7 @@ use crate::jobs::{Job, JobError, JobStatus};
 use crate::kie::client::{KieClient, KieError};
 use crate::kie::models::ModelChoice;
 use crate::kie::record::{TaskState, job_error_code};
-use crate::photo_clean::rewrite_without_metadata;
+use crate::photo_clean::Rewriter;
 
 /// The pipeline's settings.
 #[derive(Debug, Clone)]
@@ -32,12 +33,21 @@ pub struct PipelineSettings {
     pub poll_schedule: Vec<u32>,
     /// How many times a refused `createTask` (429, 5xx) is retried (`CREATE_RETRIES`).
     pub create_retries: u32,
+    /// How long past its expected next step a job waits before the reaper
+    /// sends that step again (`STALL_SECONDS`).
+    pub stall_seconds: i64,
+    /// Photos decoded at once by one worker (`DECODE_CONCURRENCY`).
+    pub decode_concurrency: usize,
 }
+
+/// The time one worker step may take; the worker abandons a step past it
+/// (and SQS delivers its message again), below the function's 30 s timeout.
+pub const STEP_BUDGET: Duration = Duration::from_secs(25);
 
 impl PipelineSettings {
     /// Reads the settings; the default poll schedule follows KIE's guidance
     /// (every 3 s for 30 s, then 5–10 s, then 15–30 s after two minutes).
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub fn from_env(settings: &crate::config::Settings) -> Result<Self, ConfigError> {
         let raw = config::optional("POLL_SCHEDULE_SECONDS").unwrap_or_else(|| "3,3,3,3,3,3,3,3,3,3,5,5,5,10,10,10,10,10,15,15,30".into());
         let poll_schedule = raw
             .split(',')
@@ -49,11 +59,18 @@ impl PipelineSettings {
             public_api_url: config::required("PUBLIC_API_URL")?.trim_end_matches('/').to_string(),
             poll_schedule,
             create_retries: config::parsed("CREATE_RETRIES", 5)?,
+            stall_seconds: settings.stall_seconds,
+            decode_concurrency: config::parsed("DECODE_CONCURRENCY", 2)?,
         })
     }
 
     fn poll_delay(&self, attempt: u32) -> u32 {
         self.poll_schedule[(attempt as usize).min(self.poll_schedule.len() - 1)]
+    }
+
+    /// When a step due in `delay_secs` must have happened by, seen from `now`.
+    pub fn watch(&self, now: i64, delay_secs: u32) -> i64 {
+        now + i64::from(delay_secs) + self.stall_seconds
     }
 }
 
@@ -72,6 +89,8 @@ pub struct Pipeline {
     pub models: ModelChoice,
     /// Settings.
     pub settings: PipelineSettings,
+    /// Photo rewrites, a few at a time.
+    pub rewriter: Rewriter,
 }
 
 /// The SHA-256 (base64url) under which a callback secret is stored.
@@ -108,21 +127,44 @@ impl Pipeline {
 
     async fn start(&self, job: Job, claim: &str, attempt: u32) -> Result<(), StoreError> {
         let now = crate::time::now();
-        let resumable = job.status == JobStatus::Processing && job.claim.as_deref() == Some(claim) && job.task_id.is_none();
-        if job.status != JobStatus::Queued && !resumable {
+        let resumable = |job: &Job| job.status == JobStatus::Processing && job.claim.as_deref() == Some(claim) && job.task_id.is_none();
+        if job.status != JobStatus::Queued && !resumable(&job) {
             return Ok(()); // a duplicate: another run owns this job
         }
         let secret = fresh_secret();
-        if !self.store.claim_job(&job, claim, &secret_hash(&secret), now).await? {
-            return Ok(());
+        // The run holds the job for its time budget, and is presumed dead once it is spent.
+        let budget = STEP_BUDGET.as_secs() as i64;
+        let watch = self.settings.watch(now, budget as u32);
+        match self.store.claim_job(&job, claim, &secret_hash(&secret), now, now + budget, watch).await? {
+            Claim::Claimed => {}
+            Claim::AccountGone => return Ok(()),
+            Claim::Refused => {
+                return match self.store.job(&job.user_id, &job.job_id).await? {
+                    // Another delivery of this very message is at work: look again later.
+                    Some(current) if resumable(&current) => Err(StoreError::Unavailable("another delivery of this step holds the job".into())),
+                    _ => Ok(()),
+                };
+            }
         }
+        let outcome = self.provide(&job, claim, &secret, attempt, now).await;
+        if outcome.is_err() {
+            // The step is retried from the queue: let the retry claim the job at once.
+            if let Err(err) = self.store.release_lease(&job, claim).await {
+                tracing::warn!(job_id = %job.job_id, error = %err, "could not release a failed step's lease; it expires by itself");
+            }
+        }
+        outcome
+    }
+
+    /// The claimed part of a start: the clean photo, the provider task, the
+    /// first poll (or the delayed retry of a refused `createTask`).
+    async fn provide(&self, job: &Job, claim: &str, secret: &str, attempt: u32, now: i64) -> Result<(), StoreError> {
+        let job = job.clone();
         // The photo leaves our storage only without metadata.
         let Some(original) = self.photos.read(&job.input_key).await? else {
             return self.fail(&job, job_error("invalid_image", "The photo is missing.")).await;
         };
-        // CPU-bound: off the async threads, so other steps of the batch keep moving.
-        let rewritten = tokio::task::spawn_blocking(move || rewrite_without_metadata(&original)).await.map_err(StoreError::other)?;
-        let clean = match rewritten {
+        let clean = match self.rewriter.rewrite(original).await {
             Ok(clean) => clean,
             Err(why) => return self.fail(&job, job_error("invalid_image", &format!("The photo cannot be used: {why}."))).await,
         };
@@ -151,18 +193,20 @@ impl Pipeline {
         let body = model.create_task_body(&style.prompt(), &link, &callback, style.quality.resolution);
         match self.kie.create_task(&body).await {
             Ok(task_id) => {
-                if self.store.store_task_id(&job, claim, &task_id, crate::time::now()).await? {
-                    self.schedule(&job, Step::Poll, 0, None, self.settings.poll_delay(0)).await?;
+                let (now, first) = (crate::time::now(), self.settings.poll_delay(0));
+                if self.store.store_task_id(&job, claim, &task_id, now, self.settings.watch(now, first)).await? {
+                    self.send(GenerationMessage { step: Step::Poll, ..GenerationMessage::start(&job.user_id, &job.job_id) }, first).await?;
                 }
                 Ok(())
             }
             Err(KieError::Retryable(why)) if attempt < self.settings.create_retries => {
                 // Back off with jitter, handing the claim to the delayed retry.
                 let next_claim = uuid::Uuid::new_v4().simple().to_string();
-                if self.store.pass_claim(&job, claim, &next_claim).await? {
-                    let delay = (2u32.pow(attempt.min(6)) * 2).min(900) + rand::random::<u32>() % 3;
+                let delay = (2u32.pow(attempt.min(6)) * 2).min(900) + rand::random::<u32>() % 3;
+                if self.store.pass_claim(&job, claim, &next_claim, self.settings.watch(crate::time::now(), delay)).await? {
                     tracing::warn!(job_id = %job.job_id, %why, attempt, delay, "createTask refused: retrying later");
-                    self.schedule(&job, Step::Start, attempt + 1, Some(next_claim), delay).await?;
+                    let retry = GenerationMessage { attempt: attempt + 1, claim: Some(next_claim), ..GenerationMessage::start(&job.user_id, &job.job_id) };
+                    self.send(retry, delay).await?;
                 }
                 Ok(())
             }
@@ -177,7 +221,7 @@ impl Pipeline {
         let Some(task_id) = job.task_id.clone() else {
             // A callback before the task id was stored: look again shortly.
             if msg.step == Step::Callback && msg.attempt < 5 {
-                self.schedule(&job, Step::Callback, msg.attempt + 1, None, 2).await?;
+                self.send(GenerationMessage { attempt: msg.attempt + 1, ..msg.clone() }, 2).await?;
             }
             return Ok(());
         };
@@ -185,16 +229,10 @@ impl Pipeline {
             return Ok(()); // the reaper settles it
         }
         match self.kie.record_info(&task_id).await {
-            Ok(TaskState::Pending) | Err(KieError::Retryable(_)) => {
-                if msg.step == Step::Poll {
-                    self.schedule(&job, Step::Poll, msg.attempt + 1, None, self.settings.poll_delay(msg.attempt + 1)).await?;
-                }
-                Ok(())
-            }
+            Ok(TaskState::Pending) | Err(KieError::Retryable(_)) if msg.step == Step::Poll => self.next_poll(&job, msg).await,
+            Ok(TaskState::Pending) | Err(KieError::Retryable(_)) => Ok(()),
             // Right after createTask the task may not be visible yet.
-            Err(KieError::Fatal { code: 404, .. }) if msg.step == Step::Poll && msg.attempt < 2 => {
-                self.schedule(&job, Step::Poll, msg.attempt + 1, None, self.settings.poll_delay(msg.attempt + 1)).await
-            }
+            Err(KieError::Fatal { code: 404, .. }) if msg.step == Step::Poll && msg.attempt < 2 => self.next_poll(&job, msg).await,
             Ok(state) => self.settle(&job, state).await,
             Err(err) => self.fail_for(&job, err).await,
         }
@@ -261,22 +299,17 @@ impl Pipeline {
         self.store.fail_and_refund(job, &error, crate::time::now()).await.map(|_| ())
     }
 
-    async fn schedule(&self, job: &Job, step: Step, attempt: u32, claim: Option<String>, delay: u32) -> Result<(), StoreError> {
-        let msg = GenerationMessage { user_id: job.user_id.clone(), job_id: job.job_id.clone(), step, attempt, claim };
-        self.queue.send_delayed(&msg, delay).await
+    /// Schedules the poll after `msg`, if `msg`'s chain is still the live one.
+    async fn next_poll(&self, job: &Job, msg: &GenerationMessage) -> Result<(), StoreError> {
+        let delay = self.settings.poll_delay(msg.attempt + 1);
+        if !self.store.advance_poll(job, msg.seq, self.settings.watch(crate::time::now(), delay)).await? {
+            return Ok(()); // another chain (a poll the reaper re-sent) carries on
+        }
+        self.send(GenerationMessage { attempt: msg.attempt + 1, seq: msg.seq + 1, ..msg.clone() }, delay).await
     }
 
-    /// The reaper's pass over one job past its deadline: one last look at
-    /// the provider, else fail and refund it as `timed_out`.
-    pub async fn reap(&self, job: &Job) -> Result<(), StoreError> {
-        if !job.status.is_active() {
-            return Ok(());
-        }
-        if let Some(task_id) = &job.task_id {
-            if let Ok(state @ (TaskState::Success(_) | TaskState::Fail { .. })) = self.kie.record_info(task_id).await {
-                return self.settle(job, state).await;
-            }
-        }
-        self.fail(job, job_error("timed_out", "The headshot took too long; the credits were refunded.")).await
+    /// Queues a step, delivered after `delay` seconds.
+    pub(crate) async fn send(&self, msg: GenerationMessage, delay: u32) -> Result<(), StoreError> {
+        self.queue.send_delayed(&msg, delay).await
     }
 }

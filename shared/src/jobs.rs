@@ -104,6 +104,14 @@ pub struct Job {
     pub claim: Option<String>,
     /// When the job, its photo and its result expire (`RESULT_RETENTION_DAYS`).
     pub expires_at: Option<i64>,
+    /// While active: the time by which the pipeline must have made its next
+    /// step (claimed it, created the task, polled it); past it, the reaper
+    /// sends that step again, so a function that died between two steps
+    /// never leaves a paid job waiting for its deadline.
+    pub watch_at: Option<i64>,
+    /// The number of the job's live poll chain: a poll carrying another
+    /// number steps aside, so re-sent polls never multiply.
+    pub poll_seq: u32,
 }
 
 /// The contract's `Job`.
@@ -127,6 +135,17 @@ impl Job {
     /// deletes it by TTL later, the bucket's lifecycle rule its objects).
     pub fn is_expired(&self, now: i64) -> bool {
         self.expires_at.is_some_and(|e| e <= now)
+    }
+
+    /// When the reaper must look at the job: when it is due to show progress
+    /// (`watch_at`), or at its deadline, whichever comes first.
+    pub fn attention_at(&self) -> i64 {
+        self.watch_at.map_or(self.deadline_at, |w| w.min(self.deadline_at))
+    }
+
+    /// Whether the job missed its expected progress (and is not yet past its deadline).
+    pub fn is_stalled(&self, now: i64) -> bool {
+        self.status.is_active() && now <= self.deadline_at && self.watch_at.is_some_and(|w| w <= now)
     }
 
     /// The contract's view, with the short-lived links given.
@@ -271,13 +290,31 @@ mod tests {
     }
 
     #[test]
+    fn the_reaper_looks_at_a_job_when_it_stalls_or_at_its_deadline() {
+        let style = StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() };
+        let mut job = Job {
+            job_id: "j".into(), user_id: "u".into(), status: JobStatus::Queued, style, credits_charged: 1,
+            refunded: false, created_at: 0, updated_at: 0, completed_at: None, upload_id: "up".into(),
+            input_key: "k".into(), result_key: None, error: None, deadline_at: 900, task_id: None,
+            callback_hash: None, claim: None, expires_at: None, watch_at: Some(60), poll_seq: 0,
+        };
+        assert_eq!(job.attention_at(), 60);
+        assert!(!job.is_stalled(59) && job.is_stalled(60) && !job.is_stalled(901), "past the deadline it is reaped, not nudged");
+        job.watch_at = Some(1_000);
+        assert_eq!(job.attention_at(), 900);
+        job.status = JobStatus::Succeeded;
+        job.watch_at = Some(10);
+        assert!(!job.is_stalled(20), "a finished job is never nudged");
+    }
+
+    #[test]
     fn result_links_only_when_succeeded() {
         let style = StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() };
         let job = Job {
             job_id: "j".into(), user_id: "u".into(), status: JobStatus::Queued, style, credits_charged: 1,
             refunded: false, created_at: 0, updated_at: 0, completed_at: None, upload_id: "up".into(),
             input_key: "k".into(), result_key: None, error: None, deadline_at: 900, task_id: None,
-            callback_hash: None, claim: None, expires_at: None,
+            callback_hash: None, claim: None, expires_at: None, watch_at: None, poll_seq: 0,
         };
         let v = serde_json::to_value(job.view("in".into(), Some("out".into()))).unwrap();
         assert_eq!(v["result_url"], serde_json::Value::Null);

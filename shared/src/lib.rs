@@ -4,6 +4,7 @@
 pub mod account_deletion;
 pub mod adapters;
 pub mod auth;
+pub mod backoff;
 pub mod config;
 pub mod context;
 pub mod credits;
@@ -17,6 +18,7 @@ pub mod photo_clean;
 pub mod queue_batch;
 pub mod ports;
 pub mod rate_limit;
+pub mod reaper;
 pub mod revenuecat;
 pub mod styles;
 pub mod sweep;

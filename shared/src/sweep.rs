@@ -1,10 +1,23 @@
 //! The sweep of unused uploads: an upload no job took by its deadline is
 //! marked (so no job can take it any more), its object deleted, then its
 //! record. Runs on a schedule on AWS and on a timer in the local stack.
+//! Uploads are swept a few at a time, each within its own time budget, so
+//! one that fails (or hangs) is logged and left for the next run while the
+//! rest proceed.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
 
 use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::dynamo::uploads::DueUpload;
 use crate::adapters::s3::PhotoStorage;
 use crate::error::StoreError;
+
+/// Uploads swept at once.
+const PARALLEL: usize = 8;
+/// The time one upload may take.
+const PER_UPLOAD: Duration = Duration::from_secs(10);
 
 /// What one run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -13,19 +26,47 @@ pub struct SweepReport {
     pub deleted: usize,
     /// Uploads a job took at the last moment, left alone.
     pub taken: usize,
+    /// Uploads that failed or ran out of time (swept again next run).
+    pub failed: usize,
 }
 
-/// Deletes up to `batch` unused uploads whose deadline passed before `now`.
-pub async fn sweep_unused_uploads(store: &DynamoStore, photos: &PhotoStorage, now: i64, batch: usize) -> Result<SweepReport, StoreError> {
+/// Deletes up to `batch` unused uploads whose deadline passed before `now`,
+/// starting none after `start_by` (the rest waits for the next run).
+pub async fn sweep_unused_uploads(store: &DynamoStore, photos: &PhotoStorage, now: i64, batch: usize, start_by: Instant) -> Result<SweepReport, StoreError> {
+    let due = store.due_uploads(now, batch).await?;
+    let outcomes: Vec<_> = futures_util::stream::iter(due)
+        .take_while(|_| std::future::ready(Instant::now() < start_by))
+        .map(|upload| async move {
+            let outcome = tokio::time::timeout(PER_UPLOAD, sweep_one(store, photos, &upload)).await;
+            (upload, outcome)
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
     let mut report = SweepReport::default();
-    for upload in store.due_uploads(now, batch).await? {
-        if !store.mark_sweeping(&upload).await? {
-            report.taken += 1;
-            continue;
+    for (upload, outcome) in outcomes {
+        match outcome {
+            Ok(Ok(true)) => report.deleted += 1,
+            Ok(Ok(false)) => report.taken += 1,
+            Ok(Err(err)) => {
+                report.failed += 1;
+                tracing::warn!(upload_id = %upload.upload_id, error = %err, "an unused upload could not be swept; next run tries again");
+            }
+            Err(_) => {
+                report.failed += 1;
+                tracing::warn!(upload_id = %upload.upload_id, "sweeping an unused upload ran out of time; next run tries again");
+            }
         }
-        photos.delete(std::slice::from_ref(&upload.s3_key)).await?;
-        store.delete_upload_record(&upload.user_id, &upload.upload_id).await?;
-        report.deleted += 1;
     }
     Ok(report)
+}
+
+/// Sweeps one upload: `false` when a job took it first.
+async fn sweep_one(store: &DynamoStore, photos: &PhotoStorage, upload: &DueUpload) -> Result<bool, StoreError> {
+    if !store.mark_sweeping(upload).await? {
+        return Ok(false);
+    }
+    photos.delete(std::slice::from_ref(&upload.s3_key)).await?;
+    store.delete_upload_record(&upload.user_id, &upload.upload_id).await?;
+    Ok(true)
 }

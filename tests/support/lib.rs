@@ -367,6 +367,7 @@ pub fn stack_settings() -> shared::config::Settings {
         signup_limit_per_hour: var("SIGNUP_LIMIT_PER_HOUR").parse().unwrap(),
         free_credits: var("FREE_CREDITS").parse().unwrap(),
         result_retention_days: var("RESULT_RETENTION_DAYS").parse().unwrap(),
+        stall_seconds: var("STALL_SECONDS").parse().unwrap(),
     }
 }
 
@@ -447,4 +448,68 @@ pub fn session_id_of(access_token: &str) -> String {
 /// `DELETE /v1/me`; the raw response.
 pub async fn delete_me_raw(client: &reqwest::Client, token: &str) -> Response {
     client.delete(stack().url("/v1/me")).bearer_auth(token).send().await.unwrap()
+}
+
+/// Adds a rule to the stack's fault layer (`AWS_FAULTS_URL/_faults/rules`,
+/// see `fault-proxy/README.md`); returns its id.
+pub async fn fault_rule(rule: Value) -> u64 {
+    let resp = reqwest::Client::new().post(format!("{}/_faults/rules", stack().var("AWS_FAULTS_URL"))).json(&rule).send().await.unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert!(status.is_success(), "fault rule {rule}: {status} {body}");
+    body["id"].as_u64().expect("rule id")
+}
+
+/// A fault rule as the fault layer lists it now (with its `matched` and
+/// `fired` counters).
+pub async fn fault_rule_state(id: u64) -> Value {
+    let rules: Value = reqwest::get(format!("{}/_faults/rules", stack().var("AWS_FAULTS_URL"))).await.unwrap().json().await.unwrap();
+    rules.as_array().unwrap().iter().find(|r| r["id"] == id).cloned().unwrap_or_else(|| panic!("no fault rule {id} in {rules}"))
+}
+
+/// An SDK configuration for running a function in-process the way Lambda
+/// runs it (the production call limits), reaching the emulator through the
+/// stack's fault layer.
+pub async fn aws_via_faults() -> aws_config::SdkConfig {
+    shared::adapters::sdk_loader()
+        .endpoint_url(stack().var("AWS_FAULTS_URL"))
+        .region(aws_config::Region::new(stack().var("AWS_REGION").to_string()))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// A context like [`stack_context`] whose clients go through the fault layer.
+pub async fn stack_context_via_faults(settings: shared::config::Settings) -> shared::context::AppContext {
+    let mut secrets = stack_secrets().await;
+    secrets.revenuecat_webhook_auth = vec![stack().var("REVENUECAT_WEBHOOK_AUTH").to_string()];
+    shared::context::AppContext::with_config(settings, secrets, &aws_via_faults().await)
+}
+
+/// A signed-up user with `credits`, the KIE simulator's `behaviour` for its
+/// tasks (if any), and one uploaded photo; returns the client, the session
+/// and the upload id.
+pub async fn user_with_upload(credits: i64, behaviour: Option<Value>, photo: &str) -> (reqwest::Client, Session, String) {
+    let c = client();
+    let s = sign_up(&c).await;
+    if credits > 0 {
+        grant(s.user_id(), credits).await;
+    }
+    if let Some(b) = behaviour {
+        sim_rule(s.user_id(), b).await;
+    }
+    let content_type = if photo.ends_with(".png") { "image/png" } else { "image/jpeg" };
+    let id = upload(&c, &s, fixture(photo), content_type).await;
+    (c, s, id)
+}
+
+/// Whether a job (the contract's `Job`) is in a final state.
+pub fn finished(job: &Value) -> bool {
+    job["status"] == "succeeded" || job["status"] == "failed"
+}
+
+/// Removes a rule from the stack's fault layer.
+pub async fn remove_fault_rule(id: u64) {
+    let resp = reqwest::Client::new().delete(format!("{}/_faults/rules/{id}", stack().var("AWS_FAULTS_URL"))).send().await.unwrap();
+    assert!(resp.status().is_success(), "removing fault rule {id}: {}", resp.status());
 }

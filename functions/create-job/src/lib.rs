@@ -77,6 +77,9 @@ impl Route for CreateJob {
             callback_hash: None,
             claim: None,
             expires_at: (self.ctx.settings.result_retention_days > 0).then(|| now + self.ctx.settings.result_retention_days * 86_400),
+            // The worker must claim it by then, or the reaper sends its start again.
+            watch_at: Some(now + self.ctx.settings.stall_seconds),
+            poll_seq: 0,
         };
         let fingerprint = create.fingerprint();
         let new = NewJob {
@@ -118,6 +121,11 @@ impl Route for CreateJob {
                     .await?
                     .ok_or_else(unauthorized)?
                     .ok_or_else(|| ApiError::NotFound("The job this Idempotency-Key created was deleted.".into()))?;
+                if earlier.status == JobStatus::Queued {
+                    // The first request may have died before queueing it; a
+                    // second start is harmless (only one run can claim the job).
+                    self.ctx.queue.send(&GenerationMessage::start(&earlier.user_id, &earlier.job_id)).await?;
+                }
                 return Ok(response::json(202, &self.ctx.job_json(&earlier).await?));
             }
         }

@@ -43,7 +43,13 @@ impl GenerationWorker {
             }
         };
         let started = std::time::Instant::now();
-        let outcome = self.pipeline.run(&msg, message_id).await;
+        // A step that outlives its budget is abandoned (its writes are safe to
+        // stop between) and retried from the queue, before the function's
+        // timeout could fail every other message of the batch with it.
+        let outcome = match tokio::time::timeout(shared::generation::STEP_BUDGET, self.pipeline.run(&msg, message_id)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(shared::error::StoreError::Unavailable("the step ran out of time".into())),
+        };
         // One line per step: the worker's busy time per job is the sum (the latency benchmark reads it).
         tracing::info!(job_id = %msg.job_id, step = ?msg.step, elapsed_ms = started.elapsed().as_millis() as u64, ok = outcome.is_ok(), "generation step");
         match outcome {

@@ -73,7 +73,7 @@ impl Route for KieWebhook {
                 return Err(forged());
             }
         }
-        let check = GenerationMessage { user_id: job.user_id.clone(), job_id: job.job_id.clone(), step: Step::Callback, attempt: 0, claim: None };
+        let check = GenerationMessage { step: Step::Callback, ..GenerationMessage::start(&job.user_id, &job.job_id) };
         self.ctx.queue.send_delayed(&check, 0).await?;
         Ok(response::json(200, &serde_json::json!({"status": "ok"})))
     }

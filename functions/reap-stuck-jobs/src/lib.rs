@@ -1,12 +1,11 @@
-//! Scheduled (EventBridge): finds queued or processing jobs past their
-//! deadline through `GSI2` (never a scan), asks the provider once more, and
-//! otherwise fails and refunds them as `timed_out`.
+//! Scheduled (EventBridge, every minute): looks at the active jobs that need
+//! it through `GSI2` (never a scan): settles those past their deadline (one
+//! last look at the provider, else `timed_out` and refunded) and sends a
+//! stalled job's next step again (see `shared::reaper`).
 
 use shared::error::BoxError;
 use shared::generation::Pipeline;
-
-/// Jobs handled per run.
-const BATCH: usize = 100;
+use shared::reaper::{ReaperLimits, ReaperReport};
 
 /// The reaper, built once per cold start.
 pub struct ReapStuckJobs {
@@ -19,19 +18,13 @@ impl ReapStuckJobs {
         Ok(ReapStuckJobs { pipeline: shared::context::pipeline_from_env().await? })
     }
 
-    /// One run; returns how many jobs it settled.
-    pub async fn run(&self) -> Result<usize, BoxError> {
-        let due = self.pipeline.store.due_jobs(shared::time::now(), BATCH).await?;
-        let mut settled = 0;
-        for d in due {
-            if let Some(job) = self.pipeline.store.job(&d.user_id, &d.job_id).await? {
-                self.pipeline.reap(&job).await?;
-                settled += 1;
-            }
+    /// One run. A job that fails or runs out of time is logged and left for
+    /// the next run; only a failure to read the index fails the run.
+    pub async fn run(&self) -> Result<ReaperReport, BoxError> {
+        let report = shared::reaper::run(&self.pipeline, shared::time::now(), ReaperLimits::default()).await?;
+        if report != ReaperReport::default() {
+            tracing::info!(settled = report.settled, nudged = report.nudged, failed = report.failed, "reaper run");
         }
-        if settled > 0 {
-            tracing::info!(settled, "reaped jobs past their deadline");
-        }
-        Ok(settled)
+        Ok(report)
     }
 }

@@ -9,8 +9,8 @@ async fn main() -> Result<(), shared::error::BoxError> {
     let reaper = reap_stuck_jobs::ReapStuckJobs::from_env().await?;
     let reaper = &reaper;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| async move {
-        let settled = reaper.run().await?;
-        Ok::<_, shared::error::BoxError>(serde_json::json!({"settled": settled}))
+        let report = reaper.run().await?;
+        Ok::<_, shared::error::BoxError>(serde_json::json!({"settled": report.settled, "nudged": report.nudged, "failed": report.failed}))
     }))
     .await
 }

@@ -34,15 +34,19 @@ impl SweepUploads {
         let started = Instant::now();
         let mut total = SweepReport::default();
         loop {
-            let report = sweep_unused_uploads(&self.store, &self.photos, shared::time::now(), BATCH).await?;
+            let report = sweep_unused_uploads(&self.store, &self.photos, shared::time::now(), BATCH, started + budget).await?;
             total.deleted += report.deleted;
             total.taken += report.taken;
-            if report.deleted + report.taken < BATCH || started.elapsed() > budget {
+            total.failed += report.failed;
+            // Stop when nothing more is due, when only failures are left (they
+            // wait for the next run), or when the time is spent.
+            let progress = report.deleted + report.taken;
+            if progress + report.failed < BATCH || progress == 0 || started.elapsed() > budget {
                 break;
             }
         }
-        if total.deleted + total.taken > 0 {
-            tracing::info!(deleted = total.deleted, taken = total.taken, "swept unused uploads");
+        if total != SweepReport::default() {
+            tracing::info!(deleted = total.deleted, taken = total.taken, failed = total.failed, "swept unused uploads");
         }
         Ok(total)
     }

@@ -6,10 +6,43 @@ pub mod s3;
 pub mod sqs;
 pub mod secrets;
 
-/// Loads the AWS SDK configuration once per cold start, from the environment
-/// (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` on the local stack).
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+
+/// How many times the SDK tries one AWS call (the first try included).
+pub const CALL_ATTEMPTS: u32 = 3;
+
+/// The time a DynamoDB, SQS or Secrets Manager call may take, its retries
+/// included (`AWS_CALL_TIMEOUT_MS`, default 5000; S3 calls get 8/5 of it).
+/// Below the shortest function timeout (10 s), so a service that hangs
+/// costs seconds and the route answers 503 itself. The local stack raises it
+/// with its time scale, because the emulator is slower than AWS under load.
+pub fn call_timeout() -> Duration {
+    let ms = crate::config::optional("AWS_CALL_TIMEOUT_MS").and_then(|v| v.trim().parse::<u64>().ok()).filter(|ms| (500..=120_000).contains(ms));
+    Duration::from_millis(ms.unwrap_or(5_000))
+}
+
+/// Limits for calls that may take `call` in all: a connection must open
+/// within 1 s, and each try answer within 2/5 of `call` (so a hung try
+/// leaves time for a retry).
+pub fn call_timeouts(call: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder().connect_timeout(Duration::from_secs(1)).operation_attempt_timeout(call * 2 / 5).operation_timeout(call).build()
+}
+
+/// The SDK configuration loader every function uses: the environment
+/// (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` on the local stack),
+/// the call limits of [`call_timeout`], [`CALL_ATTEMPTS`] tries.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(call_timeouts(call_timeout()))
+        .retry_config(RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS))
+}
+
+/// Loads the AWS SDK configuration once per cold start ([`sdk_loader`]).
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    sdk_loader().load().await
 }
 
 /// A DynamoDB client for `sdk`.

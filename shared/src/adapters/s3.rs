@@ -63,9 +63,11 @@ impl PhotoStorage {
     }
 
     /// The client configuration [`PhotoStorage::new`] builds (see there), for
-    /// callers that add to it (the benchmark adds an interceptor).
+    /// callers that add to it (the benchmark adds an interceptor). Photos and
+    /// results are up to 30 MB: 8/5 of the call limit (8 s by default).
     pub fn config(sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
         aws_sdk_s3::config::Builder::from(sdk)
+            .timeout_config(super::call_timeouts(super::call_timeout() * 8 / 5))
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .force_path_style(sdk.endpoint_url().is_some())

@@ -37,12 +37,15 @@ pub struct GenerationMessage {
     /// For a retried start: the claim it was handed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,
+    /// For a poll: the number of its chain (see `Job::poll_seq`).
+    #[serde(default)]
+    pub seq: u32,
 }
 
 impl GenerationMessage {
     /// The first step of a new job.
     pub fn start(user_id: &str, job_id: &str) -> Self {
-        GenerationMessage { user_id: user_id.into(), job_id: job_id.into(), step: Step::Start, attempt: 0, claim: None }
+        GenerationMessage { user_id: user_id.into(), job_id: job_id.into(), step: Step::Start, attempt: 0, claim: None, seq: 0 }
     }
 }
 

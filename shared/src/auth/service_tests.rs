@@ -83,6 +83,7 @@ fn settings() -> Settings {
         queue_url: "q".into(),
         deletion_queue_url: "d".into(),
         result_retention_days: 0,
+        stall_seconds: 60,
         unused_upload_seconds: 3600,
         job_deadline_seconds: 780,
         access_token_seconds: 900,

@@ -79,6 +79,17 @@ pub fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.query_string_parameters_ref()?.first(name)
 }
 
+/// A provider's JSON body, read tolerantly (any content type, unknown fields
+/// welcome); 400 only when it is not JSON at all.
+pub fn provider_json(req: &Request) -> Result<serde_json::Value, ApiError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    };
+    serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequest("The body is not JSON.".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,15 +123,4 @@ mod tests {
         assert_eq!(status(json_body(&req(Some("application/json"), r#"{"refresh_token":5}"#))), 422);
         assert_eq!(status(json_body(&req(Some("application/json"), "[]"))), 422);
     }
-}
-
-/// A provider's JSON body, read tolerantly (any content type, unknown fields
-/// welcome); 400 only when it is not JSON at all.
-pub fn provider_json(req: &Request) -> Result<serde_json::Value, ApiError> {
-    let bytes: &[u8] = match req.body() {
-        Body::Text(t) => t.as_bytes(),
-        Body::Binary(b) => b,
-        _ => b"",
-    };
-    serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequest("The body is not JSON.".into()))
 }

@@ -110,16 +110,14 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
     haystacks.push(&req.prompt);
     let (rule_id, behaviour) = match st.rules.find_mut(&haystacks) {
         Some(rule) => {
-            rule.create_calls += 1;
-            if let Some(answer) = rule.pending_create_errors.pop_front() {
+            if let Some(answer) = rule.on_create_call() {
                 tracing::info!(
                     rule = rule.id,
                     code = answer.code,
-                    "kie-sim: scripted createTask error"
+                    "kie-sim: createTask refused by rule"
                 );
                 return reply::scripted(&answer);
             }
-            rule.tasks_created += 1;
             (Some(rule.id), rule.spec.behaviour.clone())
         }
         None => (None, Default::default()),
@@ -146,6 +144,7 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
         complete_time: None,
         cost_time: None,
         record_errors: behaviour.record_errors.into_iter().collect(),
+        record_delay: plan.record_delay,
         rule_id,
         callbacks_sent: Vec::new(),
         input: None,
@@ -163,13 +162,25 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
     reply::envelope(200, "success", json!({"taskId": id}))
 }
 
-/// `GET /api/v1/jobs/recordInfo?taskId=`.
-pub(crate) fn record_info(ctx: &Ctx, query: &HashMap<String, String>) -> Response {
-    let mut st = ctx.sim.state();
-    st.record_calls += 1;
-    let Some(id) = query.get("taskId").filter(|id| !id.is_empty()) else {
-        return reply::envelope(400, "taskId is required", Value::Null);
+/// `GET /api/v1/jobs/recordInfo?taskId=`. A task's `record_delay` holds the answer (without
+/// the state lock, so other requests are served meanwhile).
+pub(crate) async fn record_info(ctx: &Ctx, query: &HashMap<String, String>) -> Response {
+    let (id, delay) = {
+        let mut st = ctx.sim.state();
+        st.record_calls += 1;
+        let Some(id) = query.get("taskId").filter(|id| !id.is_empty()) else {
+            return reply::envelope(400, "taskId is required", Value::Null);
+        };
+        match st.tasks.get(id) {
+            Some(task) => (id, task.record_delay),
+            None => return reply::envelope(404, "task not found", Value::Null),
+        }
     };
+    if !delay.is_zero() {
+        tracing::info!(task = %id, ?delay, "kie-sim: holding recordInfo");
+        tokio::time::sleep(delay).await;
+    }
+    let mut st = ctx.sim.state();
     let Some(task) = st.tasks.get_mut(id) else {
         return reply::envelope(404, "task not found", Value::Null);
     };

@@ -58,6 +58,22 @@ pub struct Behaviour {
     /// Probability (0 to 1) that the task fails with code `"500"` whatever `outcome` says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_rate: Option<f64>,
+    /// Every `recordInfo` call for a matching task is answered only after this many
+    /// milliseconds (before any `record_errors` answer too), like a provider that hangs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_delay_ms: Option<u64>,
+    /// Probability (0 to 1), drawn once per task at creation, that the task sends no callback
+    /// at all (as `callback: none` does), whatever `callback` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_callback_rate: Option<f64>,
+    /// Probability (0 to 1), drawn per matching `createTask` call once `create_errors` is used
+    /// up, that the call is refused with `create_error_code` (no task is created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_error_rate: Option<f64>,
+    /// Envelope code of the refusals `create_error_rate` draws (default 429), under HTTP 200
+    /// with KIE's message for the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_error_code: Option<i64>,
 }
 
 /// The final state a rule asks for.
@@ -144,12 +160,24 @@ fn string_or_number<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, 
 }
 
 impl RuleSpec {
-    /// Rejects values the simulator cannot honour (a bad probability or HTTP status).
+    /// Rejects values the simulator cannot honour (a bad probability or HTTP status, or a
+    /// `create_error_code` without the `create_error_rate` that would use it).
     pub fn validate(&self) -> Result<(), String> {
-        if let Some(rate) = self.behaviour.fail_rate
-            && !(0.0..=1.0).contains(&rate)
-        {
-            return Err(format!("fail_rate must be between 0 and 1, got {rate}"));
+        let b = &self.behaviour;
+        let rates = [
+            ("fail_rate", b.fail_rate),
+            ("no_callback_rate", b.no_callback_rate),
+            ("create_error_rate", b.create_error_rate),
+        ];
+        for (name, rate) in rates {
+            if let Some(rate) = rate
+                && !(0.0..=1.0).contains(&rate)
+            {
+                return Err(format!("{name} must be between 0 and 1, got {rate}"));
+            }
+        }
+        if b.create_error_code.is_some() && b.create_error_rate.is_none() {
+            return Err("create_error_code needs create_error_rate".to_string());
         }
         let answers = self
             .behaviour
@@ -177,14 +205,15 @@ pub(crate) struct Plan {
     pub delay: Duration,
     pub callback: CallbackMode,
     pub stall: bool,
+    /// How long each `recordInfo` answer for the task is held.
+    pub record_delay: Duration,
 }
 
 impl Behaviour {
-    /// Resolves the behaviour for one task, rolling `fail_rate`'s dice.
+    /// Resolves the behaviour for one task, rolling `fail_rate`'s and `no_callback_rate`'s dice.
     pub(crate) fn plan(&self, default_delay: Duration) -> Plan {
-        let rolled_fail = self
-            .fail_rate
-            .is_some_and(|rate| rand::random::<f64>() < rate);
+        let rolled_fail = roll(self.fail_rate);
+        let rolled_no_callback = roll(self.no_callback_rate);
         let failure = if rolled_fail {
             Some((
                 "500".to_string(),
@@ -206,10 +235,33 @@ impl Behaviour {
                 .delay_ms
                 .map(Duration::from_millis)
                 .unwrap_or(default_delay),
-            callback: self.callback.unwrap_or_default(),
+            callback: if rolled_no_callback {
+                CallbackMode::None
+            } else {
+                self.callback.unwrap_or_default()
+            },
             stall: self.stall,
+            record_delay: Duration::from_millis(self.record_delay_ms.unwrap_or(0)),
         }
     }
+
+    /// The refusal of one matching `createTask` call (once `create_errors` is used up), rolling
+    /// `create_error_rate`'s dice: `create_error_code` (default 429) under HTTP 200.
+    pub(crate) fn roll_create_error(&self) -> Option<ErrorAnswer> {
+        roll(self.create_error_rate).then(|| ErrorAnswer {
+            http_status: http_ok(),
+            code: self.create_error_code.unwrap_or(DEFAULT_CREATE_ERROR_CODE),
+            msg: None,
+        })
+    }
+}
+
+/// The envelope code of `create_error_rate`'s refusals unless `create_error_code` is given.
+const DEFAULT_CREATE_ERROR_CODE: i64 = 429;
+
+/// One draw of a probability: `true` with probability `rate` (never for `None` or 0, always for 1).
+fn roll(rate: Option<f64>) -> bool {
+    rate.is_some_and(|rate| rand::random::<f64>() < rate)
 }
 
 /// A stored rule with its counters.
@@ -223,9 +275,28 @@ pub(crate) struct Rule {
     pub create_calls: u64,
     /// Tasks created under this rule.
     pub tasks_created: u64,
+    /// `createTask` calls this rule refused (`create_errors` and `create_error_rate` answers):
+    /// always `create_calls - tasks_created`.
+    pub create_refused: u64,
 }
 
 impl Rule {
+    /// Counts one `createTask` call this rule applies to and decides it: `Some(answer)` refuses
+    /// it (the next `create_errors` entry, else a `create_error_rate` draw), `None` creates a task.
+    pub fn on_create_call(&mut self) -> Option<ErrorAnswer> {
+        self.create_calls += 1;
+        let refusal = self
+            .pending_create_errors
+            .pop_front()
+            .or_else(|| self.spec.behaviour.roll_create_error());
+        if refusal.is_some() {
+            self.create_refused += 1;
+        } else {
+            self.tasks_created += 1;
+        }
+        refusal
+    }
+
     /// The rule as `GET /sim/rules` shows it.
     pub fn view(&self) -> Value {
         json!({
@@ -234,6 +305,7 @@ impl Rule {
             "behaviour": self.spec.behaviour,
             "create_calls": self.create_calls,
             "tasks_created": self.tasks_created,
+            "create_refused": self.create_refused,
             "create_errors_left": self.pending_create_errors.len(),
         })
     }
@@ -257,6 +329,7 @@ impl Rules {
             pending_create_errors,
             create_calls: 0,
             tasks_created: 0,
+            create_refused: 0,
         });
         self.next_id
     }
@@ -331,6 +404,101 @@ mod tests {
         }
         .plan(Duration::ZERO);
         assert!(never.failure.is_none());
+    }
+
+    #[test]
+    fn no_callback_rate_overrides_the_callback_mode_and_record_delay_is_planned() {
+        let silent = spec(json!({"match": "", "behaviour": {
+            "callback": "twice", "no_callback_rate": 1.0, "record_delay_ms": 250}}));
+        let plan = silent.behaviour.plan(Duration::ZERO);
+        assert_eq!(plan.callback, CallbackMode::None);
+        assert_eq!(plan.record_delay, Duration::from_millis(250));
+        let loud =
+            spec(json!({"match": "", "behaviour": {"callback": "twice", "no_callback_rate": 0.0}}));
+        for _ in 0..100 {
+            assert_eq!(
+                loud.behaviour.plan(Duration::ZERO).callback,
+                CallbackMode::Twice
+            );
+        }
+        assert_eq!(
+            Behaviour::default().plan(Duration::ZERO).record_delay,
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn create_error_rate_refuses_after_the_scripted_errors_and_counts_refusals() {
+        let mut rules = Rules::default();
+        rules.add(spec(json!({"match": "", "behaviour": {
+            "create_errors": [{"http_status": 500, "code": 500}],
+            "create_error_rate": 1.0, "create_error_code": 455}})));
+        let rule = rules.find_mut(&["x"]).expect("rule");
+        let first = rule.on_create_call().expect("scripted refusal");
+        assert_eq!((first.http_status, first.code), (500, 500));
+        for _ in 0..3 {
+            let drawn = rule.on_create_call().expect("drawn refusal");
+            assert_eq!((drawn.http_status, drawn.code), (200, 455));
+            assert_eq!(drawn.message(), "Service under maintenance");
+        }
+        assert_eq!(
+            (rule.create_calls, rule.tasks_created, rule.create_refused),
+            (4, 0, 4)
+        );
+        let view = rule.view();
+        assert_eq!(view["create_refused"], 4);
+        assert_eq!(view["behaviour"]["create_error_code"], 455);
+
+        rules.add(spec(
+            json!({"match": "", "behaviour": {"create_error_rate": 1.0}}),
+        ));
+        let rule = rules.find_mut(&["x"]).expect("rule");
+        assert_eq!(rule.on_create_call().map(|a| a.code), Some(429));
+
+        rules.add(spec(
+            json!({"match": "", "behaviour": {"create_error_rate": 0.0}}),
+        ));
+        let rule = rules.find_mut(&["x"]).expect("rule");
+        for _ in 0..100 {
+            assert!(rule.on_create_call().is_none());
+        }
+        assert_eq!(
+            (rule.create_calls, rule.tasks_created, rule.create_refused),
+            (100, 100, 0)
+        );
+    }
+
+    #[test]
+    fn rates_outside_0_to_1_and_a_lone_create_error_code_are_rejected() {
+        for field in ["fail_rate", "no_callback_rate", "create_error_rate"] {
+            for bad in [-0.01, 1.01, 7.0] {
+                let err = spec(json!({"match": "", "behaviour": {field: bad}}))
+                    .validate()
+                    .expect_err("rate out of range");
+                assert!(err.starts_with(field), "{err}");
+            }
+            for good in [0.0, 0.5, 1.0] {
+                let rule = spec(json!({"match": "", "behaviour": {field: good}}));
+                assert_eq!(rule.validate(), Ok(()));
+            }
+        }
+        let lone_code = spec(json!({"match": "", "behaviour": {"create_error_code": 455}}));
+        assert!(lone_code.validate().is_err());
+        let soak = spec(json!({"match": "", "behaviour": {
+            "fail_rate": 0.1, "no_callback_rate": 0.05, "create_error_rate": 0.05,
+            "create_error_code": 500, "record_delay_ms": 3000}}));
+        assert_eq!(soak.validate(), Ok(()));
+        for bad in [
+            json!({"record_delay_ms": -1}),
+            json!({"record_delay_ms": "1s"}),
+            json!({"create_error_code": "429"}),
+            json!({"no_callback_rate": "half"}),
+        ] {
+            assert!(
+                serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": bad})).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

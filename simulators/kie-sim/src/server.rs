@@ -75,7 +75,7 @@ async fn handle(ctx: &Ctx, req: hyper::Request<Incoming>) -> Response {
     }
     match *route {
         "/api/v1/jobs/createTask" => api::create_task(ctx, &body),
-        "/api/v1/jobs/recordInfo" => api::record_info(ctx, &reply::query(&parts.uri)),
+        "/api/v1/jobs/recordInfo" => api::record_info(ctx, &reply::query(&parts.uri)).await,
         "/api/v1/chat/credit" => api::credit(),
         _ => upload::handle(ctx, &parts.headers, body).await,
     }

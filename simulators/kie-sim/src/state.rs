@@ -2,7 +2,7 @@
 //! views of a task (`recordInfo`'s `data` object and the control API's summary).
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
 use serde::Serialize;
@@ -77,6 +77,8 @@ pub(crate) struct Task {
     pub cost_time: Option<u64>,
     /// Scripted `recordInfo` errors not answered yet.
     pub record_errors: VecDeque<ErrorAnswer>,
+    /// How long each `recordInfo` answer is held (the rule's `record_delay_ms`).
+    pub record_delay: Duration,
     /// The rule that applied at creation.
     pub rule_id: Option<u64>,
     /// HTTP status of each callback POST (0 when no answer came).

@@ -4,7 +4,7 @@
 use super::attrs::{get_n, get_s, item, n, s};
 use super::ledger::{self, LedgerReason};
 use super::sessions::{session_item, session_key};
-use super::{DynamoStore, profile_key, put_new, store_error};
+use super::{DynamoStore, profile_key, put_new};
 use crate::error::StoreError;
 use crate::ports::{AccountStore, NewAccount, Profile};
 
@@ -23,13 +23,8 @@ impl AccountStore for DynamoStore {
             let now = account.session.rotated_at;
             writes.push(ledger::entry_put(&self.table, &p.user_id, p.credits, LedgerReason::FreeCredits, None, now)?);
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        // Fresh random ids: a refusal would be a collision, never expected.
+        self.transact(writes).await?.map_err(|_| StoreError::other("a new account's ids collided"))
     }
 
     async fn profile_with_live_session(&self, user_id: &str, session_id: &str, now: i64) -> Result<Option<Profile>, StoreError> {

@@ -39,9 +39,9 @@ impl DynamoStore {
             writes.push(TransactWriteItem::builder().delete(delete).build());
         }
         let exists = match self.transact(writes).await? {
-            None => true,
-            Some(codes) if super::purchases::failed_at(&codes, Some(0)) => false,
-            Some(_) => return Err(StoreError::Unavailable("account deletion mark conflicted".into())),
+            Ok(()) => true,
+            Err(refused) if refused.failed_at(0) => false,
+            Err(_) => return Err(StoreError::other("a session deletion was refused")),
         };
         if !exists || sessions.len() > 99 {
             self.erase(&sessions).await?;
@@ -105,10 +105,8 @@ impl DynamoStore {
                 .expression_attribute_values(":me", s(user_id))
                 .send()
                 .await;
-            match out {
-                Ok(_) => stripped += 1,
-                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(store_error(e)),
+            if super::update_applied(out)? {
+                stripped += 1;
             }
         }
         Ok(stripped)

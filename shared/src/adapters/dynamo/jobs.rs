@@ -3,15 +3,13 @@
 //! update of the profile), the ledger row, the job, the upload taken (once),
 //! and the idempotency key (once).
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::attrs::{Item, get_n, get_s, item, n, opt_s, s};
 use super::ledger::{LedgerReason, Posting, posting};
 use super::sessions::session_key;
 use super::uploads::upload_record_key;
-use super::{DynamoStore, TTL_ATTRIBUTE, cancellation_codes, profile_key, session_alive_in, store_error, user_pk};
+use super::{DynamoStore, TTL_ATTRIBUTE, profile_key, session_alive_in, store_error, user_pk};
 use crate::error::StoreError;
 use crate::jobs::{IDEMPOTENCY_SECONDS, Job, JobError, JobStatus, MAX_ACTIVE_JOBS};
 use crate::styles::StyleChoice;
@@ -47,8 +45,12 @@ fn job_item(job: &Job) -> Item {
         ("gsi1pk", s(format!("JOBID#{}", job.job_id))),
         ("gsi1sk", s("JOB")),
         ("gsi2pk", s(super::pipeline::ACTIVE_JOBS)),
-        ("gsi2sk", s(format!("{:012}#{}#{}", job.deadline_at, job.user_id, job.job_id))),
+        ("gsi2sk", s(super::pipeline::attention_sk(job, job.watch_at))),
+        ("poll_seq", n(i64::from(job.poll_seq))),
     ]));
+    if let Some(watch) = job.watch_at {
+        it.insert("watch_at".into(), n(watch));
+    }
     if let Some(expires) = job.expires_at {
         it.insert(TTL_ATTRIBUTE.into(), n(expires));
     }
@@ -82,6 +84,8 @@ pub fn job_from(it: &Item) -> Result<Job, StoreError> {
         callback_hash: opt_s(it, "callback_hash"),
         claim: opt_s(it, "claim"),
         expires_at: get_n(it, TTL_ATTRIBUTE).ok(),
+        watch_at: get_n(it, "watch_at").ok(),
+        poll_seq: get_n(it, "poll_seq").ok().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
     })
 }
 
@@ -123,8 +127,7 @@ pub struct StoredKey {
 }
 
 impl DynamoStore {
-    /// Creates a job as one transaction (see the module doc). Retries a few
-    /// times when another transaction on the same items was in flight.
+    /// Creates a job as one transaction (see the module doc).
     pub async fn create_job(&self, new: &NewJob<'_>) -> Result<CreateOutcome, StoreError> {
         let job = new.job;
         let session = ConditionCheck::builder()
@@ -195,32 +198,27 @@ impl DynamoStore {
                 .map_err(StoreError::other)?;
             writes.push(TransactWriteItem::builder().put(put).build());
         }
-        for attempt in 0..5u64 {
-            let result = self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
-            let err = match result {
-                Ok(_) => return Ok(CreateOutcome::Created),
-                Err(err) => err,
+        // Only an idempotency key that expired (but is not yet deleted by
+        // TTL) between the transaction and the read sends it round again.
+        for _ in 0..3 {
+            let refused = match self.transact(writes.clone()).await? {
+                Ok(()) => return Ok(CreateOutcome::Created),
+                Err(refused) => refused,
             };
-            let Some(codes) = cancellation_codes(&err) else { return Err(store_error(err)) };
-            let failed = |i: usize| codes.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed");
-            if let Some((key, _)) = new.idempotency.filter(|_| failed(5)) {
+            if let Some((key, _)) = new.idempotency.filter(|_| refused.failed_at(5)) {
                 match self.idempotency_key(&job.user_id, key, new.now).await? {
                     Some(stored) => return Ok(CreateOutcome::KeyUsed(stored.fingerprint, stored.job_id)),
-                    None => {} // expired meanwhile: try again
+                    None => continue,
                 }
-            } else if failed(0) {
-                return Ok(CreateOutcome::SessionGone);
-            } else if failed(4) {
-                return Ok(CreateOutcome::UploadUnavailable);
-            } else if failed(1) {
-                return Ok(CreateOutcome::ProfileRefused);
-            } else if failed(3) {
-                return Err(StoreError::other("job id collision"));
             }
-            // A conflict with a concurrent transaction on the same items: back off and retry.
-            tokio::time::sleep(Duration::from_millis(20 * (attempt + 1) + rand::random::<u64>() % 30)).await;
+            return match (refused.failed_at(0), refused.failed_at(4), refused.failed_at(1)) {
+                (true, _, _) => Ok(CreateOutcome::SessionGone),
+                (_, true, _) => Ok(CreateOutcome::UploadUnavailable),
+                (_, _, true) => Ok(CreateOutcome::ProfileRefused),
+                _ => Err(StoreError::other("job id collision")),
+            };
         }
-        Err(StoreError::Unavailable("job creation kept conflicting".into()))
+        Err(StoreError::Unavailable("job creation kept meeting an expiring idempotency key".into()))
     }
 
     /// The stored idempotency key, if it exists and has not expired.
@@ -312,7 +310,7 @@ impl DynamoStore {
             .build()
             .map_err(StoreError::other)?;
         let refund = self.refund_postings(job, now)?;
-        self.transact_conditional(vec![TransactWriteItem::builder().update(update).build(), refund[0].clone(), refund[1].clone()]).await
+        self.transact_if(vec![TransactWriteItem::builder().update(update).build(), refund[0].clone(), refund[1].clone()]).await
     }
 
     /// Deletes a job's record and its upload record; an active job is
@@ -339,7 +337,7 @@ impl DynamoStore {
         if job.status.is_active() {
             writes.extend(self.refund_postings(job, crate::time::now())?);
         }
-        self.transact_conditional(writes).await
+        self.transact_if(writes).await
     }
 
     fn refund_postings(&self, job: &Job, now: i64) -> Result<[TransactWriteItem; 2], StoreError> {
@@ -355,19 +353,5 @@ impl DynamoStore {
                 now,
             },
         )
-    }
-
-    async fn transact_conditional(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        for attempt in 0..5u64 {
-            match self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await {
-                Ok(_) => return Ok(true),
-                Err(e) => match cancellation_codes(&e) {
-                    Some(codes) if codes.iter().flatten().any(|c| c == "ConditionalCheckFailed") => return Ok(false),
-                    Some(_) => tokio::time::sleep(Duration::from_millis(20 * (attempt + 1))).await,
-                    None => return Err(store_error(e)),
-                },
-            }
-        }
-        Err(StoreError::Unavailable("transaction kept conflicting".into()))
     }
 }

@@ -8,7 +8,7 @@
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::attrs::{get_n, item, n, opt_s, s};
-use super::{DynamoStore, store_error, user_pk};
+use super::{DynamoStore, user_pk};
 use crate::error::StoreError;
 use crate::time::rfc3339;
 
@@ -149,12 +149,7 @@ impl DynamoStore {
     /// Posts one balance change on its own (a grant, for instance). `false`
     /// when the account does not exist or the balance would go below zero.
     pub async fn post(&self, p: &Posting<'_>) -> Result<bool, StoreError> {
-        let writes = posting(&self.table, p)?;
-        match self.client.transact_write_items().set_transact_items(Some(writes.to_vec())).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if super::cancelled_by_condition(&e) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        self.transact_if(posting(&self.table, p)?.to_vec()).await
     }
 
     /// The user's ledger, oldest first, read consistently.

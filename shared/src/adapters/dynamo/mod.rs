@@ -27,6 +27,7 @@ pub mod pipeline;
 pub mod purchases;
 mod rate_limits;
 mod sessions;
+mod transact;
 pub mod transfers;
 pub mod uploads;
 
@@ -84,6 +85,9 @@ where
                     | "RequestLimitExceeded"
                     | "InternalServerError"
                     | "ServiceUnavailable"
+                    // A single-item write that met an item inside a transaction.
+                    | "TransactionConflictException"
+                    | "TransactionInProgressException"
             )
         ),
         _ => false,
@@ -91,30 +95,17 @@ where
     if transient { StoreError::Unavailable(err.to_string()) } else { StoreError::other(err) }
 }
 
-/// The cancellation reason codes of a cancelled transaction, one per item
-/// (`None` where that item was fine); `None` when the error is not a
-/// cancellation.
-pub(crate) fn cancellation_codes<R>(
-    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> Option<Vec<Option<String>>> {
-    let service = err.as_service_error()?;
-    let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) = service else {
-        return None;
-    };
-    Some(
-        c.cancellation_reasons()
-            .iter()
-            .map(|r| r.code().filter(|code| *code != "None").map(str::to_string))
-            .collect(),
-    )
-}
-
-/// Whether a transaction was cancelled because a condition failed (not a
-/// conflict with another transaction).
-pub(crate) fn cancelled_by_condition<R>(
-    err: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> bool {
-    cancellation_codes(err).is_some_and(|codes| codes.iter().flatten().any(|c| c == "ConditionalCheckFailed"))
+/// `true` when a single-item conditional update applied, `false` when its
+/// condition failed.
+pub(crate) fn update_applied<O, R>(out: Result<O, SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>) -> Result<bool, StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+        Err(e) => Err(store_error(e)),
+    }
 }
 
 /// Whether the session item (projection `expires_at`) says the session is alive.

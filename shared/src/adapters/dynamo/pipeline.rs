@@ -8,14 +8,33 @@ use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 
 use super::attrs::{get_s, n, s};
 use super::jobs::{job_from, job_key};
-use super::{DynamoStore, cancellation_codes, store_error, user_pk};
+use super::{DynamoStore, store_error, user_pk};
 use crate::error::StoreError;
 use crate::jobs::{Job, JobStatus};
 
-/// The partition of `GSI2` that lists active jobs by deadline.
+/// The partition of `GSI2` that lists active jobs by the time the reaper
+/// must look at them.
 pub const ACTIVE_JOBS: &str = "ACTIVE_JOBS";
 
-/// A job past its deadline, as the reaper finds it.
+/// A job's `GSI2` sort key: when the reaper must look at it (see
+/// [`Job::attention_at`]) with `watch_at` as its watch time, then its ids.
+pub fn attention_sk(job: &Job, watch_at: Option<i64>) -> String {
+    let at = Job { watch_at, ..job.clone() }.attention_at();
+    format!("{at:012}#{}#{}", job.user_id, job.job_id)
+}
+
+/// What a claim came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The run owns the job.
+    Claimed,
+    /// The account is being deleted (or gone): nothing to do.
+    AccountGone,
+    /// The job moved on, or another delivery of the same run holds it.
+    Refused,
+}
+
+/// An active job the reaper must look at, as the index finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueJob {
     /// The owner.
@@ -60,65 +79,135 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
-    async fn write_if(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if cancellation_codes(&e).is_some() => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
-    }
-
     /// Claims a queued job for the worker run `claim` (or re-claims it for
-    /// the same run when no task was created yet), saving the callback
-    /// secret's hash before the provider is called. `false`: someone else owns it.
-    pub async fn claim_job(&self, job: &Job, claim: &str, callback_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(job_key(&job.user_id, &job.job_id)))
-            .update_expression("SET #st = :processing, claim = :claim, callback_hash = :hash, updated_at = :now")
-            .condition_expression("#st = :queued OR (#st = :processing AND claim = :claim AND attribute_not_exists(task_id))")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
+    /// the same run when no task was created yet and no delivery of that run
+    /// holds it: a lease until `lease_until`, so two concurrent deliveries of
+    /// one message never both call the provider), saving the callback
+    /// secret's hash before the provider is called; the run must make its
+    /// next step by `watch_at`.
+    pub async fn claim_job(&self, job: &Job, claim: &str, callback_hash: &str, now: i64, lease_until: i64, watch_at: i64) -> Result<Claim, StoreError> {
+        let update = self
+            .job_update(job, Some(watch_at))
+            .update_expression("SET #st = :processing, claim = :claim, callback_hash = :hash, updated_at = :now, lease_until = :lease, watch_at = :watch, gsi2sk = :attention")
+            .condition_expression(
+                "#st = :queued OR (#st = :processing AND claim = :claim AND attribute_not_exists(task_id) AND (attribute_not_exists(lease_until) OR lease_until <= :now))",
+            )
             .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
             .expression_attribute_values(":claim", s(claim))
             .expression_attribute_values(":hash", s(callback_hash))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":lease", n(lease_until))
             .build()
             .map_err(StoreError::other)?;
-        self.write_if(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await
+        Ok(match self.transact(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await? {
+            Ok(()) => Claim::Claimed,
+            Err(refused) if refused.failed_at(0) => Claim::AccountGone,
+            Err(_) => Claim::Refused,
+        })
     }
 
-    /// Hands the claim to a later run (a delayed retry of the provider call).
-    pub async fn pass_claim(&self, job: &Job, from: &str, to: &str) -> Result<bool, StoreError> {
-        let update = Update::builder()
+    /// Gives up the lease of run `claim` (its step failed and will be
+    /// retried), so the retried delivery can claim the job at once.
+    pub async fn release_lease(&self, job: &Job, claim: &str) -> Result<bool, StoreError> {
+        let update = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(job_key(&job.user_id, &job.job_id)))
-            .update_expression("SET claim = :to")
-            .condition_expression("#st = :processing AND claim = :from AND attribute_not_exists(task_id)")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
-            .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(to))
-            .build()
-            .map_err(StoreError::other)?;
-        self.write_if(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await
-    }
-
-    /// Stores the provider's task id for the run that owns the claim.
-    pub async fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, now: i64) -> Result<bool, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(job_key(&job.user_id, &job.job_id)))
-            .update_expression("SET task_id = :task, updated_at = :now")
+            .update_expression("SET lease_until = :zero")
             .condition_expression("#st = :processing AND claim = :claim AND attribute_not_exists(task_id)")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
             .expression_attribute_values(":claim", s(claim))
-            .expression_attribute_values(":task", s(task_id))
-            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        super::update_applied(update)
+    }
+
+    /// Hands the claim from run `from` to run `to` (a delayed retry of the
+    /// provider call, or the reaper taking over a stalled run), which must
+    /// make its next step by `watch_at`.
+    pub async fn pass_claim(&self, job: &Job, from: &str, to: &str, watch_at: i64) -> Result<bool, StoreError> {
+        let update = self
+            .job_update(job, Some(watch_at))
+            // The passing run is done with it: its lease goes too.
+            .update_expression("SET claim = :to, lease_until = :zero, watch_at = :watch, gsi2sk = :attention")
+            .condition_expression("#st = :processing AND claim = :from AND attribute_not_exists(task_id)")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
             .build()
             .map_err(StoreError::other)?;
-        self.write_if(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await
+        self.transact_if(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await
+    }
+
+    /// Stores the provider's task id for the run that owns the claim and
+    /// starts poll chain 0, whose first poll is due by `watch_at`.
+    pub async fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, now: i64, watch_at: i64) -> Result<bool, StoreError> {
+        let update = self
+            .job_update(job, Some(watch_at))
+            .update_expression("SET task_id = :task, updated_at = :now, poll_seq = :zero, watch_at = :watch, gsi2sk = :attention")
+            .condition_expression("#st = :processing AND claim = :claim AND attribute_not_exists(task_id)")
+            .expression_attribute_values(":claim", s(claim))
+            .expression_attribute_values(":task", s(task_id))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(StoreError::other)?;
+        self.transact_if(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await
+    }
+
+    /// Moves the poll chain from number `seq` to `seq + 1`, due by
+    /// `watch_at`. `false`: another chain (a re-sent poll) took over, or
+    /// the job is no longer processing; the caller's chain then ends.
+    pub async fn advance_poll(&self, job: &Job, seq: u32, watch_at: i64) -> Result<bool, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(job_key(&job.user_id, &job.job_id)))
+            .update_expression("SET poll_seq = :next, watch_at = :watch, gsi2sk = :attention")
+            // Jobs from before poll chains were numbered have no `poll_seq`.
+            .condition_expression("#st = :processing AND (poll_seq = :seq OR attribute_not_exists(poll_seq))")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
+            .expression_attribute_values(":seq", n(i64::from(seq)))
+            .expression_attribute_values(":next", n(i64::from(seq) + 1))
+            .expression_attribute_values(":watch", n(watch_at))
+            .expression_attribute_values(":attention", s(attention_sk(job, Some(watch_at))))
+            .send()
+            .await;
+        super::update_applied(update)
+    }
+
+    /// Moves a queued job's watch from what was read to `watch_at` (the
+    /// reaper is about to send its start step again). `false`: it changed
+    /// meanwhile (claimed, deleted, or another reaper run got there first).
+    pub async fn renew_watch(&self, job: &Job, watch_at: i64) -> Result<bool, StoreError> {
+        let update = self
+            .job_update(job, Some(watch_at))
+            .update_expression("SET watch_at = :watch, gsi2sk = :attention")
+            .condition_expression("#st = :queued AND (watch_at = :seen OR attribute_not_exists(watch_at))")
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":seen", n(job.watch_at.unwrap_or_default()))
+            .build()
+            .map_err(StoreError::other)?;
+        self.transact_if(vec![TransactWriteItem::builder().update(update).build()]).await
+    }
+
+    /// The start of an update of `job`'s record with `#st`, `:processing`
+    /// and, for a new watch time, `:watch` and `:attention` bound.
+    fn job_update(&self, job: &Job, watch_at: Option<i64>) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(job_key(&job.user_id, &job.job_id)))
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()));
+        match watch_at {
+            Some(w) => update.expression_attribute_values(":watch", n(w)).expression_attribute_values(":attention", s(attention_sk(job, Some(w)))),
+            None => update,
+        }
     }
 
     /// Marks a processing job succeeded with its stored result and frees its
@@ -145,10 +234,11 @@ impl DynamoStore {
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(StoreError::other)?;
-        self.write_if(vec![TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().update(slot).build()]).await
+        self.transact_if(vec![TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().update(slot).build()]).await
     }
 
-    /// Active jobs whose deadline passed before `now`, at most `limit`.
+    /// Active jobs the reaper must look at by `now` (stalled, or past their
+    /// deadline), earliest first, at most `limit`.
     pub async fn due_jobs(&self, now: i64, limit: usize) -> Result<Vec<DueJob>, StoreError> {
         let out = self
             .client

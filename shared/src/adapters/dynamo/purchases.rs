@@ -23,7 +23,8 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::attrs::{Item, get_n, get_s, get_str_set, item, n, n_or_zero, s, str_set};
 use super::ledger::{LedgerReason, entry_put};
-use super::{DynamoStore, TTL_ATTRIBUTE, cancellation_codes, profile_key, put_new, store_error};
+use super::{DynamoStore, TTL_ATTRIBUTE, profile_key, put_new, store_error};
+use crate::backoff::Backoff;
 use crate::credits::RECORD_DAYS;
 use crate::credits::balance::CreditState;
 use crate::error::StoreError;
@@ -167,9 +168,21 @@ pub(crate) fn credit_update(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// Whether item `i` of a cancelled transaction failed its condition.
-pub(crate) fn failed_at(codes: &[Option<String>], i: Option<usize>) -> bool {
-    i.and_then(|i| codes.get(i)).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed")
+/// The atomic update of a debt-free profile's credit fields by a purchase
+/// of `amount` credits (see [`CreditState::grant`]: with no debt, the balance
+/// and its purchased part grow by `amount`).
+pub(crate) fn credit_add(table: &str, user_id: &str, amount: i64, hashes: &[String]) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(profile_key(user_id)))
+        .update_expression("SET credits = credits + :amount, purchased = if_not_exists(purchased, :zero) + :amount ADD purchases :hashes")
+        .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleting) AND (attribute_not_exists(owed) OR owed = :zero)")
+        .expression_attribute_values(":amount", n(amount))
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":hashes", str_set(hashes))
+        .build()
+        .map_err(StoreError::other)?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 impl DynamoStore {
@@ -184,21 +197,10 @@ impl DynamoStore {
         Ok(Some(Holder { state, purchases: get_str_set(&p, "purchases") }))
     }
 
-    /// Runs a transaction; `Ok(None)` when it committed, else the
-    /// cancellation codes (a conflict has no `ConditionalCheckFailed`).
-    pub(crate) async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<Option<Vec<Option<String>>>, StoreError> {
-        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
-            Ok(_) => Ok(None),
-            Err(e) => match cancellation_codes(&e) {
-                Some(codes) => Ok(Some(codes)),
-                None => Err(store_error(e)),
-            },
-        }
-    }
-
     /// Grants a purchase once: the first of any number of webhooks and syncs
     /// naming the transaction wins; a debt is paid first.
     pub async fn grant_purchase(&self, g: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
+        let mut backoff = Backoff::contention();
         for _ in 0..ATTEMPTS {
             let Some(holder) = self.credit_holder(g.user_id).await? else { return Ok(GrantOutcome::NoSuchUser) };
             let change = holder.state.grant(g.credits);
@@ -222,18 +224,25 @@ impl DynamoStore {
                 ("updated_at", s(rfc3339(g.now))),
             ]));
             writes.push(put_new(&self.table, purchase)?);
-            let purchase_at = Some(writes.len() - 1);
+            let purchase_at = writes.len() - 1;
             let hashes = [g.txn_hash.to_string()];
-            writes.push(credit_update(&self.table, g.user_id, &holder.state, &change.next, Some(("ADD", &hashes)))?);
+            // Without a debt a grant only adds, so it needs no snapshot of the
+            // balance: concurrent grants and jobs of one user do not refuse it.
+            writes.push(if holder.state.owed == 0 {
+                credit_add(&self.table, g.user_id, g.credits, &hashes)?
+            } else {
+                credit_update(&self.table, g.user_id, &holder.state, &change.next, Some(("ADD", &hashes)))?
+            });
             writes.push(entry_put(&self.table, g.user_id, g.credits, LedgerReason::Purchase, Some(g.txn_hash), g.now)?);
             if change.taken > 0 {
                 writes.push(entry_put(&self.table, g.user_id, -change.taken, LedgerReason::DebtPaid, Some(g.txn_hash), g.now)?);
             }
             match self.transact(writes).await? {
-                None => return Ok(GrantOutcome::Granted { net: change.delta() }),
-                Some(codes) if failed_at(&codes, event_at) => return Ok(GrantOutcome::DuplicateEvent),
-                Some(codes) if failed_at(&codes, purchase_at) => return Ok(GrantOutcome::AlreadyKnown),
-                Some(_) => continue, // the balance moved (a job, another grant): read again
+                Ok(()) => return Ok(GrantOutcome::Granted { net: change.delta() }),
+                Err(refused) if event_at.is_some_and(|i| refused.failed_at(i)) => return Ok(GrantOutcome::DuplicateEvent),
+                Err(refused) if refused.failed_at(purchase_at) => return Ok(GrantOutcome::AlreadyKnown),
+                // The debt changed (a refund) or the account went: read again.
+                Err(_) => backoff.pause().await,
             }
         }
         Err(StoreError::Unavailable("purchase grant kept conflicting".into()))
@@ -251,6 +260,7 @@ impl DynamoStore {
         credits: i64,
         now: i64,
     ) -> Result<RevokeOutcome, StoreError> {
+        let mut backoff = Backoff::contention();
         for _ in 0..ATTEMPTS {
             let stored = self.get_consistent(purchase_key(txn_hash)).await?;
             let mut writes = vec![event_put(&self.table, event, "revoked", now)?];
@@ -310,9 +320,10 @@ impl DynamoStore {
                 }
             };
             match self.transact(writes).await? {
-                None => return Ok(outcome),
-                Some(codes) if failed_at(&codes, Some(0)) => return Ok(RevokeOutcome::DuplicateEvent),
-                Some(_) => continue, // the purchase or a balance changed meanwhile: read again
+                Ok(()) => return Ok(outcome),
+                Err(refused) if refused.failed_at(0) => return Ok(RevokeOutcome::DuplicateEvent),
+                // The purchase or a balance changed meanwhile: read again.
+                Err(_) => backoff.pause().await,
             }
         }
         Err(StoreError::Unavailable("purchase refund kept conflicting".into()))
@@ -326,11 +337,7 @@ impl DynamoStore {
 
     /// Records a webhook event that changes no balance (`false`: seen before).
     pub async fn record_event(&self, event: EventRef<'_>, outcome: &str, now: i64) -> Result<bool, StoreError> {
-        match self.transact(vec![event_put(&self.table, event, outcome, now)?]).await? {
-            None => Ok(true),
-            Some(codes) if failed_at(&codes, Some(0)) => Ok(false),
-            Some(_) => Err(StoreError::Unavailable("event record conflicted".into())),
-        }
+        self.transact_if(vec![event_put(&self.table, event, outcome, now)?]).await
     }
 
     /// Keeps an event naming a user we do not have, for operators, under a

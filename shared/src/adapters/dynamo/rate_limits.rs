@@ -1,12 +1,22 @@
-//! Rate limits over DynamoDB: a sliding log in one item (per hashed IP for
-//! sign-ups, in the user's partition for per-user limits), updated with
-//! optimistic concurrency (a version number), expiring by TTL.
+//! Rate limits over DynamoDB: a sliding log of hit times in one item (per
+//! hashed IP for sign-ups, in the user's partition for per-user limits),
+//! expiring by TTL. Concurrent requests must not turn into errors, so a hit
+//! is appended atomically while the log has room (DynamoDB applies
+//! concurrent appends one after the other; the condition on the log's size
+//! keeps the limit); only dropping hits that left the window replaces the
+//! log, conditioned on what was read, retried with jittered backoff.
 
-use super::attrs::{get_n, get_num_list, item, n, num_list, s};
-use super::{DynamoStore, TTL_ATTRIBUTE, store_error};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::attrs::{Item, get_num_list, item, n, num_list, s};
+use super::{DynamoStore, TTL_ATTRIBUTE};
+use crate::backoff::Backoff;
 use crate::error::StoreError;
 use crate::ports::SignupLimiter;
 use crate::rate_limit::{Admission, slide};
+
+/// Reads of a contended log before giving up (a 503).
+const TRIES: usize = 8;
 
 impl SignupLimiter for DynamoStore {
     async fn admit_signup(&self, ip_key: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
@@ -23,46 +33,42 @@ impl DynamoStore {
         self.admit_hit(key, "rate_limit", now, limit, window_secs).await
     }
 
-    async fn admit_hit(&self, key: super::attrs::Item, entity: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
-        for _ in 0..8 {
-            let current = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(key.clone()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(store_error)?;
-            let (hits, version) = match current.item() {
-                Some(it) => (get_num_list(it, "hits"), get_n(it, "version")?),
-                None => (Vec::new(), 0),
-            };
+    async fn admit_hit(&self, key: Item, entity: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
+        let mut backoff = Backoff::contention();
+        for _ in 0..TRIES {
+            let hits = self.get_consistent(key.clone()).await?.map(|it| get_num_list(&it, "hits")).unwrap_or_default();
             let log = match slide(&hits, now, limit, window_secs) {
                 Ok(log) => log,
                 Err(retry_after_secs) => return Ok(Admission::Limited { retry_after_secs }),
             };
-            let mut next = key.clone();
-            next.extend(item([
-                ("entity", s(entity)),
-                ("hits", num_list(&log)),
-                ("version", n(version + 1)),
-                (TTL_ATTRIBUTE, n(now + window_secs)),
-            ]));
-            let put = self
+            let update = self
                 .client
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .set_item(Some(next))
-                .condition_expression("attribute_not_exists(pk) OR version = :v")
-                .expression_attribute_values(":v", n(version))
-                .send()
-                .await;
-            match put {
-                Ok(_) => return Ok(Admission::Admitted),
-                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => continue,
-                Err(e) => return Err(store_error(e)),
+                .set_key(Some(key.clone()))
+                .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+                .expression_attribute_values(":entity", s(entity))
+                .expression_attribute_values(":exp", n(now + window_secs));
+            let update = if log.len() == hits.len() + 1 {
+                // Nothing left the window: append, as long as the log has room.
+                update
+                    .update_expression("SET hits = list_append(if_not_exists(hits, :empty), :hit), entity = :entity, #exp = :exp")
+                    .condition_expression("attribute_not_exists(hits) OR size(hits) < :limit")
+                    .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+                    .expression_attribute_values(":hit", num_list(&[now]))
+                    .expression_attribute_values(":limit", n(i64::from(limit)))
+            } else {
+                // Old hits leave the log: replace it, if it is still as read.
+                update
+                    .update_expression("SET hits = :log, entity = :entity, #exp = :exp")
+                    .condition_expression("hits = :seen")
+                    .expression_attribute_values(":log", num_list(&log))
+                    .expression_attribute_values(":seen", num_list(&hits))
+            };
+            if super::update_applied(update.send().await)? {
+                return Ok(Admission::Admitted);
             }
+            backoff.pause().await;
         }
         Err(StoreError::Unavailable("rate-limit counter contended".into()))
     }

@@ -40,10 +40,6 @@ fn session_from(it: &Item) -> Result<SessionRecord, StoreError> {
     })
 }
 
-fn is_condition_failure<R>(err: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>) -> bool {
-    err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
-}
-
 impl SessionStore for DynamoStore {
     async fn session(&self, user_id: &str, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
         self.get_consistent(session_key(user_id, session_id)).await?.as_ref().map(session_from).transpose()
@@ -64,11 +60,7 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":exp", n(expires_at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        super::update_applied(result)
     }
 
     async fn reissue_in_grace(&self, session: &SessionRecord, previous: &str, next: &str, grace_floor: i64, expires_at: i64) -> Result<bool, StoreError> {
@@ -87,11 +79,7 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":exp", n(expires_at))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        super::update_applied(result)
     }
 
     async fn revoke(&self, user_id: &str, session_id: &str) -> Result<(), StoreError> {

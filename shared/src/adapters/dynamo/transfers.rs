@@ -7,8 +7,9 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::attrs::{n, s, str_set};
 use super::ledger::{LedgerReason, entry_put};
-use super::purchases::{EventRef, credit_update, failed_at, owner_index, purchase_key};
+use super::purchases::{EventRef, credit_update, owner_index, purchase_key};
 use super::{DynamoStore, profile_key};
+use crate::backoff::Backoff;
 use crate::error::StoreError;
 
 /// Purchases moved per transaction beside the balances (DynamoDB takes 100 items).
@@ -46,6 +47,7 @@ impl DynamoStore {
     /// further purchases in their own transactions.
     async fn transfer_one(&self, source: &str, to: &str, now: i64) -> Result<i64, StoreError> {
         let mut moved_total = 0;
+        let mut backoff = Backoff::contention();
         for _ in 0..32 {
             let Some(src) = self.credit_holder(source).await? else { return Ok(moved_total) };
             let change = src.state.transfer_out();
@@ -85,9 +87,10 @@ impl DynamoStore {
                 writes.push(TransactWriteItem::builder().update(owner).build());
             }
             match self.transact(writes).await? {
-                None => moved_total += moved,
-                Some(codes) if failed_at(&codes, Some(1)) => return Ok(moved_total), // the receiver went away
-                Some(_) => continue,
+                Ok(()) => moved_total += moved,
+                Err(refused) if refused.failed_at(1) => return Ok(moved_total), // the receiver went away
+                // The source's balance moved (a job, a grant): read again.
+                Err(_) => backoff.pause().await,
             }
         }
         Err(StoreError::Unavailable("transfer kept conflicting".into()))

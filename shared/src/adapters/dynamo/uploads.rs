@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWrite
 
 use super::attrs::{Item, get_s, item, n, s};
 use super::sessions::session_key;
-use super::{DynamoStore, TTL_ATTRIBUTE, cancelled_by_condition, store_error, user_pk};
+use super::{DynamoStore, TTL_ATTRIBUTE, store_error, user_pk};
 use crate::error::StoreError;
 use crate::time::rfc3339;
 
@@ -79,18 +79,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(StoreError::other)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(check).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled_by_condition(&e) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        self.transact_if(vec![TransactWriteItem::builder().condition_check(check).build(), TransactWriteItem::builder().put(put).build()]).await
     }
 
     /// Whether the upload record exists, and whether a job already uses it.
@@ -141,11 +130,7 @@ impl DynamoStore {
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(store_error(e)),
-        }
+        super::update_applied(result)
     }
 
     /// Removes a swept upload's record.

@@ -131,7 +131,10 @@ async fn a_stalled_task_stays_generating_without_callback() {
     // Once the input is in, the task would normally finish within its 20 ms delay.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while sim.task(&id).await["input_bytes_len"] != fx.photo.len() {
-        assert!(tokio::time::Instant::now() < deadline, "input never downloaded");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "input never downloaded"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -196,6 +199,10 @@ async fn bad_rules_and_unknown_control_routes_are_rejected() {
         r#"{"match": "x", "behaviour": {"fail_rate": 7}}"#,
         r#"{"match": "x", "behaviour": {"stal": true}}"#,
         r#"{"behaviour": {}}"#,
+        r#"{"match": "x", "behaviour": {"no_callback_rate": 1.5}}"#,
+        r#"{"match": "x", "behaviour": {"create_error_rate": -0.5}}"#,
+        r#"{"match": "x", "behaviour": {"create_error_code": 455}}"#,
+        r#"{"match": "x", "behaviour": {"record_delay_ms": -1}}"#,
     ] {
         let resp = sim
             .client
@@ -210,4 +217,159 @@ async fn bad_rules_and_unknown_control_routes_are_rejected() {
     assert_eq!(sim.get("/sim/nothing").await.0, 404);
     assert_eq!(sim.get("/sim/tasks/task_sim_nope").await.0, 404);
     assert_eq!(sim.get("/sim/tasks/task_sim_nope/input").await.0, 404);
+}
+
+#[tokio::test]
+async fn record_delay_holds_record_info_while_other_tasks_answer_at_once() {
+    const HOLD: Duration = Duration::from_millis(500);
+    let fx = Fixture::start().await;
+    let sim = Sim::start(None, 0).await;
+    sim.rule(json!({"match": "hangs", "behaviour": {
+        "record_delay_ms": HOLD.as_millis() as u64, "record_errors": [{"code": 455}]}}))
+        .await;
+    let slow = sim
+        .create_ok(&create_body(&fx.url("/text"), None, "provider hangs"))
+        .await;
+    let fast = sim
+        .create_ok(&create_body(&fx.url("/text"), None, "p"))
+        .await;
+
+    let started = tokio::time::Instant::now();
+    let timed = |id: String| {
+        let sim = &sim;
+        async move {
+            let answer = sim.record(&id).await;
+            (answer, started.elapsed())
+        }
+    };
+    let other_requests = async {
+        // Sent once the slow call is being held: neither the API nor the control API waits.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (fast_answer, fast_at) = timed(fast.clone()).await;
+        let (stats_status, _) = sim.get("/sim/stats").await;
+        (fast_answer, fast_at, stats_status, started.elapsed())
+    };
+    let ((slow_answer, slow_at), (fast_answer, fast_at, stats_status, stats_at)) =
+        tokio::join!(timed(slow.clone()), other_requests);
+
+    // The scripted error comes after the hold too.
+    assert!(slow_at >= HOLD, "answered after {slow_at:?}");
+    assert_eq!(
+        slow_answer,
+        (
+            200,
+            json!({"code": 455, "msg": "Service under maintenance", "data": null})
+        )
+    );
+    assert_eq!(fast_answer.0, 200);
+    assert_eq!(fast_answer.1["data"]["taskId"], fast.as_str());
+    assert_eq!(stats_status, 200);
+    assert!(
+        fast_at < HOLD && stats_at < HOLD,
+        "other requests waited: recordInfo {fast_at:?}, stats {stats_at:?}"
+    );
+    // Every call for the held task waits, the real record included.
+    let again = tokio::time::Instant::now();
+    let (_, answer) = sim.record(&slow).await;
+    assert!(again.elapsed() >= HOLD, "{:?}", again.elapsed());
+    assert_eq!(answer["data"]["taskId"], slow.as_str());
+    assert_eq!(sim.get("/sim/stats").await.1["record_calls"], 3);
+}
+
+#[tokio::test]
+async fn no_callback_rate_one_sends_nothing_and_zero_sends_the_callback() {
+    let fx = Fixture::start().await;
+    let sim = Sim::start(None, 0).await;
+    sim.rule(
+        json!({"match": "silent", "behaviour": {"callback": "twice", "no_callback_rate": 1.0}}),
+    )
+    .await;
+    sim.rule(json!({"match": "loud", "behaviour": {"no_callback_rate": 0.0}}))
+        .await;
+    let silent = sim
+        .create_ok(&create_body(
+            &fx.url("/text"),
+            Some(&fx.url("/cb/silent")),
+            "p",
+        ))
+        .await;
+    let loud = sim
+        .create_ok(&create_body(
+            &fx.url("/text"),
+            Some(&fx.url("/cb/loud")),
+            "p",
+        ))
+        .await;
+    assert_eq!(sim.wait_final(&silent).await["state"], "fail");
+    let callbacks = fx.wait_callbacks(1).await;
+    assert_eq!(callbacks[0].body["data"]["taskId"], loud.as_str());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(fx.callbacks().len(), 1);
+    assert_eq!(sim.task(&silent).await["callbacks_sent"], json!([]));
+}
+
+#[tokio::test]
+async fn create_error_rate_refuses_with_its_code_and_creates_no_task() {
+    let fx = Fixture::start().await;
+    let sim = Sim::start(None, 0).await;
+    // A soak-style catch-all, overridden by the more specific rules added after it.
+    let busy = sim
+        .rule(json!({"match": "", "behaviour": {"create_error_rate": 1.0}}))
+        .await;
+    let maint = sim
+        .rule(json!({"match": "maint", "behaviour": {
+            "create_errors": [{"http_status": 500, "code": 500}],
+            "create_error_rate": 1.0, "create_error_code": 455}}))
+        .await;
+    let fine = sim
+        .rule(json!({"match": "fine", "behaviour": {"create_error_rate": 0.0}}))
+        .await;
+
+    for _ in 0..2 {
+        let (status, answer) = sim.create(&create_body(&fx.url("/text"), None, "p")).await;
+        assert_eq!(
+            (status, answer["code"].as_i64(), &answer["data"]),
+            (200, Some(429), &Value::Null),
+            "{answer}"
+        );
+    }
+    let maint_body = create_body(&fx.url("/text?maint"), None, "p");
+    assert_eq!(sim.create(&maint_body).await.0, 500);
+    for _ in 0..2 {
+        let (status, answer) = sim.create(&maint_body).await;
+        assert_eq!(
+            (status, answer["code"].as_i64(), answer["msg"].as_str()),
+            (200, Some(455), Some("Service under maintenance")),
+            "{answer}"
+        );
+    }
+    for _ in 0..5 {
+        sim.create_ok(&create_body(&fx.url("/text?fine"), None, "p"))
+            .await;
+    }
+
+    let (_, tasks) = sim.get("/sim/tasks").await;
+    let tasks = tasks.as_array().cloned().unwrap_or_default();
+    assert_eq!(tasks.len(), 5, "{tasks:?}");
+    assert!(tasks.iter().all(|t| t["rule_id"] == fine));
+    let (_, rules) = sim.get("/sim/rules").await;
+    let counters = |id: u64| {
+        let rule = rules
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["id"] == id))
+            .expect("rule");
+        (
+            rule["create_calls"].as_u64(),
+            rule["tasks_created"].as_u64(),
+            rule["create_refused"].as_u64(),
+        )
+    };
+    assert_eq!(counters(busy), (Some(2), Some(0), Some(2)));
+    assert_eq!(counters(maint), (Some(3), Some(0), Some(3)));
+    assert_eq!(counters(fine), (Some(5), Some(5), Some(0)));
+    let (_, stats) = sim.get("/sim/stats").await;
+    assert_eq!(
+        (stats["create_calls"].as_u64(), stats["tasks"].as_u64()),
+        (Some(10), Some(5))
+    );
 }
