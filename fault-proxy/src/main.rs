@@ -5,11 +5,10 @@
 //! 0, the default, picks a free port) and serves until interrupted. Logs go to stderr
 //! (`RUST_LOG` filters them; default `info`).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use fault_proxy::{FaultConfig, Faults};
-use tokio::net::TcpListener;
+use sim_http::cli::{serve_until_interrupted, usage_error};
 
 const USAGE: &str = "usage: fault-proxy --upstream http://127.0.0.1:N [--port P]";
 
@@ -47,21 +46,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
 async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("fault-proxy: {msg}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(msg) => return usage_error("fault-proxy", USAGE, &msg),
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let config = match FaultConfig::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -69,22 +55,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let listener = match TcpListener::bind(("127.0.0.1", args.port)).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("fault-proxy: cannot listen on 127.0.0.1:{}: {e}", args.port);
-            return ExitCode::FAILURE;
-        }
-    };
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or(args.port);
-    let off = config.is_off();
-    let server = Faults::new(args.upstream.clone(), config).spawn(listener);
-    tracing::info!(upstream = %args.upstream, off, "fault-proxy: serving");
-    println!("AWS_FAULT_PROXY_URL=http://127.0.0.1:{port}");
-    let _ = std::io::stdout().flush();
-    let _ = tokio::signal::ctrl_c().await;
-    server.abort();
-    ExitCode::SUCCESS
+    let faults = Faults::new(args.upstream.clone(), config);
+    serve_until_interrupted("fault-proxy", "AWS_FAULT_PROXY_URL", args.port, |listener| faults.spawn(listener)).await
 }
 
 #[cfg(test)]
