@@ -13,7 +13,7 @@ use shared::styles::StyleChoice;
 async fn job_for(c: &reqwest::Client, s: &Session, behaviour: Option<Value>) -> String {
     let upload_id = upload(c, s, fixture("astronaut.png"), "image/png").await;
     if let Some(b) = behaviour {
-        sim_rule(&upload_id, b).await; // the upload id is in the photo's link: a rule for this job alone
+        sim_rule_matching(&upload_id, b).await; // the upload id is in the photo's link: a rule for this job alone
     }
     let resp = create_job_raw(c, s, &upload_id, "standard", None).await;
     assert_eq!(resp.status(), 202, "{:?}", resp.text().await);
@@ -26,6 +26,8 @@ async fn queued_job(c: &reqwest::Client, s: &Session) -> String {
     let upload_id = upload(c, s, fixture("astronaut.png"), "image/png").await;
     let now = chrono::Utc::now().timestamp();
     let job = Job {
+        // Its own photo is not copied yet: the worker would copy it from the upload.
+        input_key: user_objects(s.user_id()).await.job_photo(&upload_id),
         job_id: new_job_id(),
         user_id: s.user_id().into(),
         status: JobStatus::Queued,
@@ -35,7 +37,6 @@ async fn queued_job(c: &reqwest::Client, s: &Session) -> String {
         created_at: now,
         updated_at: now,
         completed_at: None,
-        input_key: shared::adapters::s3::upload_key(s.user_id(), &upload_id),
         upload_id,
         result_key: None,
         error: None,
@@ -57,7 +58,7 @@ async fn queued_job(c: &reqwest::Client, s: &Session) -> String {
 async fn wait_for_provider_to_finish(needle: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let tasks = sim_tasks(needle).await;
+        let tasks = sim_tasks_matching(needle).await;
         if tasks.first().is_some_and(|t| matches!(t["state"].as_str(), Some("success" | "fail"))) {
             return;
         }
@@ -92,7 +93,7 @@ async fn deleting_an_account_with_30_jobs_in_every_state_and_purchases_leaves_no
     // Then: one the provider is still working on (it finishes after the
     // deletion), one it never finishes, and one not yet picked up.
     let late = upload(&c, &s, fixture("astronaut.png"), "image/png").await;
-    sim_rule(&late, json!({"delay_ms": 3000})).await;
+    sim_rule_matching(&late, json!({"delay_ms": 3000})).await;
     let resp = create_job_raw(&c, &s, &late, "standard", None).await;
     assert_eq!(resp.status(), 202);
     let late_job = resp.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_string();
@@ -108,7 +109,7 @@ async fn deleting_an_account_with_30_jobs_in_every_state_and_purchases_leaves_no
         assert!(statuses.contains(&state), "no {state} job: {statuses:?}");
     }
     assert!(listed["jobs"].as_array().unwrap().iter().any(|j| j["job_id"] == queued.as_str()));
-    assert!(!list_objects(&format!("users/{}/results/", s.user_id())).await.is_empty());
+    assert!(!results_of(s.user_id()).await.is_empty());
 
     let resp = delete_me_raw(&c, s.access()).await;
     assert_eq!(resp.status(), 202);
@@ -190,7 +191,7 @@ async fn a_photo_sent_through_a_link_issued_before_the_deletion_is_erased_by_the
     assert_gone_within(s.user_id(), 20).await;
     // The link still works for the minutes it lives (here: the emulator checks no expiry).
     put_to_link(&c, &created, photo).await;
-    assert!(!list_objects(&format!("users/{}/", s.user_id())).await.is_empty(), "the late photo arrived");
+    assert!(!objects_of(s.user_id()).await.is_empty(), "the late photo arrived");
     // The last pass (DELETION_FINAL_PASS_SECONDS after the first; 5 s on the test stack) erases it.
     assert_gone_within(s.user_id(), 20).await;
 }

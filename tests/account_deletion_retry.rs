@@ -35,7 +35,7 @@ async fn a_deletion_that_fails_half_way_completes_when_retried() {
     }
     let profile = store().await.profile_record(s.user_id()).await.unwrap();
     assert!(profile.is_none_or(|p| p.deleting.is_some()), "a profile left half-way is marked");
-    assert!(list_objects(&format!("users/{}/", s.user_id())).await.is_empty(), "the photos went first");
+    assert!(objects_of(s.user_id()).await.is_empty(), "the photos went first");
     assert_error(me_raw(&c, s.access()).await, 401, "unauthorized").await;
 
     // Retried after the queue's visibility timeout (2 s on the test stack), twice.

@@ -27,20 +27,17 @@ async fn create_job_and_die_before_queueing(c: &reqwest::Client, s: &Session, up
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         call_route(&route, "POST", "/v1/jobs", &headers, body.as_bytes()).await
     });
+    // Stopped once its SendMessage is under way (and held): the transaction committed before.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let job_id = loop {
-        let listed: Value = c.get(stack().url("/v1/jobs")).bearer_auth(s.access()).send().await.unwrap().json().await.unwrap();
-        if let Some(id) = listed["jobs"][0]["job_id"].as_str() {
-            break id.to_string();
-        }
-        assert!(std::time::Instant::now() < deadline, "the job was never recorded");
+    while fault_rule_state(hold).await["fired"].as_u64().unwrap() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the job was never queued");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    }
     call.abort();
     assert!(call.await.unwrap_err().is_cancelled(), "stopped before it answered");
-    assert!(fault_rule_state(hold).await["fired"].as_u64().unwrap() >= 1, "its SendMessage was under way");
     remove_fault_rule(hold).await;
-    job_id
+    let listed: Value = c.get(stack().url("/v1/jobs")).bearer_auth(s.access()).send().await.unwrap().json().await.unwrap();
+    listed["jobs"][0]["job_id"].as_str().expect("the job was recorded").to_string()
 }
 
 #[tokio::test]

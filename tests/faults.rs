@@ -195,7 +195,7 @@ async fn duplicated_and_lost_deliveries_still_make_one_job_charged_once() {
     assert_eq!(job["status"], "succeeded", "{job}");
     assert!(fault_rule_state(dup).await["fired"].as_u64().unwrap() >= 1);
     assert_eq!(sim_tasks(s.user_id()).await.len(), 1, "one provider task");
-    assert_eq!(list_objects(&format!("users/{}/results/", s.user_id())).await.len(), 1, "one result");
+    assert_eq!(results_of(s.user_id()).await.len(), 1, "one result");
     assert_eq!(credits(&c, &s).await, 0, "charged once");
     assert_eq!(assert_invariant(s.user_id()).await, 0);
 }

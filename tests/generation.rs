@@ -85,7 +85,8 @@ async fn a_rate_limited_create_is_retried_then_succeeds() {
     assert_succeeded_with_an_image(&c, &job).await;
     assert_eq!(sim_tasks(s.user_id()).await.len(), 1, "one task despite the refusals");
     let rules: Vec<Value> = reqwest::get(format!("{}/sim/rules", stack().var("KIE_SIM_URL"))).await.unwrap().json().await.unwrap();
-    let rule = rules.iter().find(|r| r["match"] == s.user_id()).unwrap();
+    let prefix = user_objects(s.user_id()).await.prefix().to_string();
+    let rule = rules.iter().find(|r| r["match"] == prefix.as_str()).unwrap();
     assert_eq!(rule["create_calls"], 3, "two refused calls, then the one that worked");
     assert_eq!(assert_invariant(s.user_id()).await, 0);
 }
@@ -105,7 +106,7 @@ async fn duplicate_messages_and_callbacks_change_nothing_twice() {
     let tasks = sim_tasks(s.user_id()).await;
     assert_eq!(tasks.len(), 1, "one task created");
     assert_eq!(tasks[0]["callbacks_sent"].as_array().unwrap().len(), 2, "the callback came twice");
-    let results = list_objects(&format!("users/{}/results/", s.user_id())).await;
+    let results = results_of(s.user_id()).await;
     assert_eq!(results.len(), 1, "one result");
     assert_eq!(credits(&c, &s).await, 0, "charged once, never refunded");
     assert_eq!(assert_invariant(s.user_id()).await, 0);
@@ -133,11 +134,11 @@ async fn a_forged_callback_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_job_deleted_mid_generation_leaves_nothing_behind() {
+async fn a_job_deleted_mid_generation_leaves_nothing_behind_and_its_credits_stay_spent() {
     let (c, s, job_id) = user_with_job(1, Some(json!({"delay_ms": 2500})), "astronaut.jpg").await;
-    // Wait until the provider has the task.
+    // Wait until the job records its provider task.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while sim_tasks(s.user_id()).await.is_empty() {
+    while store().await.job(s.user_id(), &job_id).await.unwrap().is_none_or(|j| j.task_id.is_none()) {
         assert!(std::time::Instant::now() < deadline, "no provider task");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -150,9 +151,12 @@ async fn a_job_deleted_mid_generation_leaves_nothing_behind() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await; // its callback and a poll land
-    assert_no_objects_soon(&format!("users/{}/", s.user_id()), 5).await;
-    assert_eq!(credits(&c, &s).await, 1, "refunded at deletion");
-    assert_eq!(assert_invariant(s.user_id()).await, 1);
+    assert_no_objects_soon(s.user_id(), 5).await;
+    assert_eq!(credits(&c, &s).await, 0, "the provider worked: the credits stay spent");
+    assert_eq!(assert_invariant(s.user_id()).await, 0);
+    // The slot is free again.
+    let profile = store().await.balance_and_active(s.user_id()).await.unwrap();
+    assert_eq!(profile, (0, 0), "no active job left");
 }
 
 #[tokio::test]

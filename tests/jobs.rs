@@ -2,19 +2,21 @@
 //! paying exactly once under races, idempotency, the active-job limit,
 //! history with pagination, cross-user 404s and deletion. The balance
 //! invariant is checked after every scenario. The provider (the KIE
-//! simulator) is told to stall these users' tasks, so their jobs stay active;
-//! `generation.rs` covers jobs that finish.
+//! simulator) is told to refuse these users' tasks for now (a refused
+//! `createTask` is retried for a minute), so their jobs stay active with no
+//! provider task started; `generation.rs` covers jobs that finish.
 
 use futures_util::future::join_all;
 use integration_tests::*;
 use serde_json::Value;
 
-/// A user with `credits` whose provider tasks never finish, so the jobs these
-/// tests create stay active while they look at them.
+/// A user with `credits` whose provider tasks are refused (and retried) for
+/// now, so the jobs these tests create stay active, with no task started,
+/// while they look at them.
 async fn funded_user(credits: i64) -> (reqwest::Client, Session) {
     let c = client();
     let s = sign_up(&c).await;
-    sim_rule(s.user_id(), serde_json::json!({"stall": true})).await;
+    sim_rule(s.user_id(), serde_json::json!({"create_error_rate": 1.0, "create_error_code": 429})).await;
     if credits > 0 {
         grant(s.user_id(), credits).await;
     }
@@ -194,7 +196,7 @@ async fn the_fourth_active_job_is_429_until_one_is_deleted() {
     assert_error(resp, 429, "rate_limited").await;
     assert_eq!(credits(&c, &s).await, 2);
 
-    // Deleting a queued job refunds it and frees its slot.
+    // Deleting a job whose provider task has not started refunds it and frees its slot.
     assert_eq!(delete_job(&c, &s, &jobs[0]).await.status(), 204);
     assert_eq!(credits(&c, &s).await, 3);
     assert_eq!(create_job_raw(&c, &s, &fourth, "standard", None).await.status(), 202);
@@ -257,15 +259,14 @@ async fn deleting_a_job_removes_its_objects_and_record() {
     let id = upload(&c, &s, fixture("astronaut.jpg"), "image/jpeg").await;
     let job: Value = create_job_raw(&c, &s, &id, "standard", None).await.json().await.unwrap();
     let job_id = job["job_id"].as_str().unwrap();
-    let prefix = format!("users/{}/", s.user_id());
-    assert_eq!(list_objects(&prefix).await.len(), 1);
+    assert_eq!(objects_of(s.user_id()).await, vec![user_objects(s.user_id()).await.job_photo(&id)], "the job's own copy, the upload gone");
 
     assert_eq!(delete_job(&c, &s, job_id).await.status(), 204);
-    assert_no_objects_soon(&prefix, 5).await;
+    assert_no_objects_soon(s.user_id(), 5).await;
     assert_error(get_job(&c, &s, job_id).await, 404, "not_found").await;
     assert_error(delete_job(&c, &s, job_id).await, 404, "not_found").await;
     let stored = format!("{:?}", scan_table().await);
     assert!(!stored.contains(&format!("JOB#{job_id}")) && !stored.contains(&format!("UPLOAD#{id}")), "records gone");
-    // It was still queued: refunded, and the ledger still explains the balance.
+    // No provider task had started: refunded, and the ledger still explains the balance.
     assert_eq!(assert_invariant(s.user_id()).await, 1);
 }

@@ -16,7 +16,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let common = ["pk", "sk", "entity"];
     let kinds: [(&str, &[&str]); 12] = [
         ("user", &["user_id", "credits", "created_at", "active_jobs", "purchased", "owed", "purchases", "deleting"]),
-        ("session", &["user_id", "session_id", "expires_at", "live_hashes", "previous_hash", "rotated_at"]),
+        ("session", &["user_id", "session_id", "expires_at", "live_hashes", "consumed", "previous_hash", "rotated_at"]),
         ("ledger", &["user_id", "amount", "reason", "reference", "created_at"]),
         ("upload", &["user_id", "upload_id", "s3_key", "content_type", "content_length", "created_at", "use_by", "job_id", "sweeping", "expires_at", "gsi1pk", "gsi1sk"]),
         ("job", &["user_id", "job_id", "status", "attire", "background", "lighting", "quality", "credits_charged", "refunded", "created_at", "updated_at", "completed_at", "upload_id", "input_key", "result_key", "deadline_at", "task_id", "callback_hash", "claim", "lease_until", "watch_at", "poll_seq", "error_code", "error_message", "expires_at", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]),
@@ -71,6 +71,10 @@ async fn whole_flow(ip: IpAddr) -> (Session, Vec<(String, String)>) {
     if let Some(callback) = task["callback_url"].as_str() {
         secrets.push(("KIE callback token".into(), query_value(callback, "token")));
     }
+    // Nothing given to the app or to the provider names the user.
+    for (what, text) in [("upload link", upload_url.to_string()), ("input link", job["input_url"].to_string()), ("result link", job["result_url"].to_string()), ("the provider's task", task.to_string())] {
+        assert!(!text.contains(s.user_id()), "the {what} carries the user id: {text}");
+    }
     (s, secrets)
 }
 
@@ -94,6 +98,7 @@ async fn the_logs_hold_no_token_link_photo_ip_or_price() {
         ("photo bytes (hex)".into(), middle.iter().map(|b| format!("{b:02x}")).collect()),
         ("photo bytes (escaped)".into(), format!("{:?}", &middle[..12])),
         ("RevenueCat webhook secret".into(), stack().var("REVENUECAT_WEBHOOK_AUTH").to_string()),
+        ("user id".into(), s.user_id().to_string()),
     ]);
     // The app's log lines are JSON; the rest of the file is the stack's own banner.
     let logs: String = std::fs::read_to_string(&path).unwrap().lines().filter(|l| l.starts_with('{')).collect::<Vec<_>>().join("\n");
@@ -156,6 +161,8 @@ async fn the_template_keeps_the_bucket_private_encrypted_and_tls_only() {
     let retention = rules.iter().find_map(|r| r.get("Fn::If")).expect("a retention rule, conditional");
     assert_eq!(retention[0], "HasResultRetention");
     assert_eq!(retention[1]["Prefix"], "users/");
+    let uploads = rules.iter().find(|r| r["Prefix"] == "uploads/").expect("a rule that empties uploads/");
+    assert_eq!((uploads["Status"].as_str(), uploads["ExpirationInDays"].as_u64()), (Some("Enabled"), Some(1)), "uploads are gone within a day");
 
     for (id, r) in res.as_mapping().unwrap() {
         if r["Type"] == "AWS::Logs::LogGroup" {

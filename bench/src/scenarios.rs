@@ -227,7 +227,7 @@ pub async fn run_all(b: &Bench, runs: usize) -> Result<Vec<Row>, BoxError> {
     rows.push(row);
 
     let mut row = Row::new("  PhotoStorage presign GET + PUT (no transmit)");
-    let key = shared::adapters::s3::upload_key(&main.id, &pool[0]);
+    let key = shared::object_keys::UserObjects::new(&b.ctx.secrets.ip_hash_key, &main.id).upload(&pool[0]);
     let ttl = std::time::Duration::from_secs(60);
     for _ in 0..runs {
         let photos = &b.ctx.photos;

@@ -311,15 +311,24 @@ async fn self_check(api_url: &str) -> Result<(), BoxError> {
 
 /// Runs a scheduled function every `LOCAL_SCHEDULE_SECONDS` (default 5): the
 /// template's rates are for production; locally, sooner is more useful.
+/// Runs that may overlap: like EventBridge, a run starts on time while the
+/// last one is still running, but the local schedule is much tighter than
+/// AWS's, so a slow emulator must not pile them up without end.
+const MAX_OVERLAPPING_RUNS: usize = 8;
+
 /// Like EventBridge, a run starts on time even while the last one is still
-/// running; each is stopped at the function's `timeout`, as Lambda would.
+/// running (up to [`MAX_OVERLAPPING_RUNS`]); each is stopped at the
+/// function's `timeout`, as Lambda would.
 async fn run_on_timer(binary: String, tick: registry::Tick, timeout: std::time::Duration) {
     let every = std::env::var("LOCAL_SCHEDULE_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let mut interval = tokio::time::interval(std::time::Duration::from_secs(every));
+    let running = Arc::new(tokio::sync::Semaphore::new(MAX_OVERLAPPING_RUNS));
     loop {
         interval.tick().await;
+        let Ok(slot) = Arc::clone(&running).try_acquire_owned() else { continue };
         let (binary, run) = (binary.clone(), tick());
         tokio::spawn(async move {
+            let _slot = slot;
             match tokio::time::timeout(timeout, run).await {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => tracing::error!(%binary, error = %err, "scheduled run failed"),

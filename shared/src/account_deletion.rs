@@ -6,10 +6,11 @@
 //! [`verify_gone`] proves the result.
 
 use crate::adapters::dynamo::DynamoStore;
-use crate::adapters::s3::{PhotoStorage, user_prefix};
+use crate::adapters::s3::PhotoStorage;
 use crate::adapters::sqs::{DeletionMessage, DeletionQueue};
 use crate::credits::user_hash;
 use crate::error::StoreError;
+use crate::object_keys::UserObjects;
 use crate::revenuecat::RevenueCatClient;
 
 /// What an erasure removed.
@@ -71,8 +72,27 @@ pub struct AccountEraser {
     pub photos: PhotoStorage,
     /// RevenueCat's REST API, to delete the customer there too (`None`: not configured).
     pub revenuecat: Option<RevenueCatClient>,
-    /// The key the deletion log hashes user ids with.
+    /// The key the deletion log hashes user ids with (and objects' prefixes
+    /// are derived with).
     pub hash_key: Vec<u8>,
+}
+
+/// Deletes every object under every prefix of the user; how many there were.
+async fn delete_objects(photos: &PhotoStorage, objects: &UserObjects) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    for prefix in objects.prefixes() {
+        deleted += photos.delete_prefix(&prefix).await?;
+    }
+    Ok(deleted)
+}
+
+/// Every object left under the user's prefixes.
+async fn list_objects(photos: &PhotoStorage, objects: &UserObjects) -> Result<Vec<String>, StoreError> {
+    let mut keys = Vec::new();
+    for prefix in objects.prefixes() {
+        keys.extend(photos.list(&prefix).await?);
+    }
+    Ok(keys)
 }
 
 impl AccountEraser {
@@ -81,9 +101,10 @@ impl AccountEraser {
     /// checks that nothing is left.
     pub async fn erase(&self, user_id: &str, now: i64) -> Result<Erased, EraseError> {
         let store = &self.store;
+        let objects = UserObjects::new(&self.hash_key, user_id);
         // Idempotent; covers an erasure queued by a request that failed after queuing.
         store.begin_deletion(user_id, now).await?;
-        let mut erased = Erased { objects: self.photos.delete_prefix(&user_prefix(user_id)).await?, items: 0 };
+        let mut erased = Erased { objects: delete_objects(&self.photos, &objects).await?, items: 0 };
         erased.items += store.tombstone_purchases(user_id, now).await?;
         let rest: Vec<_> = store
             .partition_keys(user_id, None)
@@ -96,7 +117,7 @@ impl AccountEraser {
             rc.delete_customer(user_id).await?;
         }
         // A result written while we erased (its job's write then failed) is removed now.
-        erased.objects += self.photos.delete_prefix(&user_prefix(user_id)).await?;
+        erased.objects += delete_objects(&self.photos, &objects).await?;
         if !store.partition_keys(user_id, Some("PROFILE")).await?.is_empty() {
             store.finish_deletion(user_id, &user_hash(&self.hash_key, user_id), now).await?;
             erased.items += 1;
@@ -106,7 +127,7 @@ impl AccountEraser {
         let left = Leftovers {
             items: store.partition_keys(user_id, None).await?.iter().filter_map(|k| k.get("sk")?.as_s().ok().cloned()).collect(),
             purchases: 0,
-            objects: self.photos.list(&user_prefix(user_id)).await?,
+            objects: list_objects(&self.photos, &objects).await?,
         };
         if !left.is_empty() {
             return Err(EraseError::Incomplete(left));
@@ -116,8 +137,9 @@ impl AccountEraser {
 }
 
 /// Proves a user is gone: no item in the user's partition, no purchase
-/// record naming the user, no object under the user's prefix.
-pub async fn verify_gone(store: &DynamoStore, photos: &PhotoStorage, user_id: &str) -> Result<Leftovers, StoreError> {
+/// record naming the user, no object under the user's prefixes (derived with
+/// `hash_key`, the app secret's `ip_hash_key`).
+pub async fn verify_gone(store: &DynamoStore, photos: &PhotoStorage, hash_key: &[u8], user_id: &str) -> Result<Leftovers, StoreError> {
     let items = store
         .partition_keys(user_id, None)
         .await?
@@ -127,6 +149,6 @@ pub async fn verify_gone(store: &DynamoStore, photos: &PhotoStorage, user_id: &s
     Ok(Leftovers {
         items,
         purchases: store.owned_purchase_keys(user_id).await?.len(),
-        objects: photos.list(&user_prefix(user_id)).await?,
+        objects: list_objects(photos, &UserObjects::new(hash_key, user_id)).await?,
     })
 }

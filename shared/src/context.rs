@@ -66,7 +66,7 @@ impl AppContext {
 
     /// The request's verified access-token claims (signature only), or 401.
     pub fn authenticate(&self, req: &Request) -> Result<Claims, ApiError> {
-        service::authenticate(&self.secrets.token_keys, request::authorization(req), crate::time::now())
+        service::authenticate(&self.secrets.token_keys, request::authorization(req), crate::time::now(), self.settings.access_token_seconds)
     }
 
     /// Verified claims whose session is confirmed alive with one small read.

@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::dynamo::pipeline::Claim;
-use crate::adapters::s3::{PhotoStorage, result_key};
+use crate::adapters::s3::PhotoStorage;
+use crate::object_keys::{result_key, upload_of};
 use crate::adapters::sqs::{GenerationMessage, GenerationQueue, Step};
 use crate::config::{self, ConfigError};
 use crate::error::StoreError;
@@ -160,18 +161,22 @@ impl Pipeline {
     /// first poll (or the delayed retry of a refused `createTask`).
     async fn provide(&self, job: &Job, claim: &str, secret: &str, attempt: u32, now: i64) -> Result<(), StoreError> {
         let job = job.clone();
-        // The photo leaves our storage only without metadata.
-        let Some(original) = self.photos.read(&job.input_key).await? else {
-            return self.fail(&job, job_error("invalid_image", "The photo is missing.")).await;
-        };
-        let clean = match self.rewriter.rewrite(original).await {
-            Ok(clean) => clean,
-            Err(why) => return self.fail(&job, job_error("invalid_image", &format!("The photo cannot be used: {why}."))).await,
-        };
-        self.photos.put(&job.input_key, clean, "image/jpeg").await?;
-        if self.store.job(&job.user_id, &job.job_id).await?.is_none() {
-            // Deleted meanwhile: what we just wrote must not outlive the job.
-            return self.photos.delete(std::slice::from_ref(&job.input_key)).await;
+        // A retry of a refused `createTask` comes after the photo was cleaned
+        // (the refusal came after the clean copy was stored): not again.
+        if attempt == 0 {
+            // The photo leaves our storage only without metadata.
+            let Some(original) = self.job_photo(&job).await? else {
+                return self.fail(&job, job_error("invalid_image", "The photo is missing.")).await;
+            };
+            let clean = match self.rewriter.rewrite(original).await {
+                Ok(clean) => clean,
+                Err(why) => return self.fail(&job, job_error("invalid_image", &format!("The photo cannot be used: {why}."))).await,
+            };
+            self.photos.put(&job.input_key, clean, "image/jpeg").await?;
+            if self.store.job(&job.user_id, &job.job_id).await?.is_none() {
+                // Deleted meanwhile: what we just wrote must not outlive the job.
+                return self.photos.delete(std::slice::from_ref(&job.input_key)).await;
+            }
         }
         let link_ttl = (job.deadline_at - now).max(60) as u64 + 300;
         let mut link = self.photos.presign_get(&job.input_key, Duration::from_secs(link_ttl)).await?;
@@ -238,6 +243,18 @@ impl Pipeline {
         }
     }
 
+    /// The job's photo; when create-job did not get to copy it from the
+    /// upload, the copy is made now.
+    async fn job_photo(&self, job: &Job) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(bytes) = self.photos.read(&job.input_key).await? {
+            return Ok(Some(bytes));
+        }
+        match upload_of(&job.input_key) {
+            Some(upload) if self.photos.copy(&upload, &job.input_key).await? => self.photos.read(&job.input_key).await,
+            _ => Ok(None),
+        }
+    }
+
     /// Acts on the provider's final word: stores the result, or fails and refunds.
     pub async fn settle(&self, job: &Job, state: TaskState) -> Result<(), StoreError> {
         match state {
@@ -268,7 +285,7 @@ impl Pipeline {
             Ok(imagesize::ImageType::Webp) => "image/webp",
             _ => return self.fail(job, job_error("invalid_image", "The provider's result was not a usable image; the credits were refunded.")).await,
         };
-        let key = result_key(&job.user_id, &job.job_id);
+        let key = result_key(&job.input_key, &job.job_id);
         self.photos.put(&key, bytes, content_type).await?;
         if self.store.complete_success(job, &key, crate::time::now()).await? {
             return Ok(());

@@ -13,6 +13,7 @@ pub mod generation;
 pub mod http;
 pub mod jobs;
 pub mod kie;
+pub mod object_keys;
 pub mod photo_check;
 pub mod photo_clean;
 pub mod queue_batch;

@@ -46,26 +46,16 @@ pub trait SessionStore {
     /// The session, if it exists (alive or lapsed).
     fn session(&self, user_id: &str, session_id: &str) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
 
-    /// Consumes `consumed` (if still live) and makes `next` the one live token.
-    /// `false` when another refresh consumed it first.
+    /// Consumes `consumed` (if still live: a compare-and-set on the live
+    /// token), records it among the consumed tokens at `now`, and makes
+    /// `next` the one live token. `false` when another refresh consumed it
+    /// first (or the session went).
     fn rotate(
         &self,
         session: &SessionRecord,
         consumed: &str,
         next: &str,
         now: i64,
-        expires_at: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Adds `next` as a live token because `previous` was presented again
-    /// inside the grace (rotated at or after `grace_floor`). `false` when the
-    /// session changed meanwhile.
-    fn reissue_in_grace(
-        &self,
-        session: &SessionRecord,
-        previous: &str,
-        next: &str,
-        grace_floor: i64,
         expires_at: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

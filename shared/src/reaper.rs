@@ -11,12 +11,12 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use crate::adapters::dynamo::pipeline::DueJob;
-use crate::adapters::s3::result_key;
 use crate::adapters::sqs::{GenerationMessage, Step};
 use crate::error::StoreError;
 use crate::generation::{Pipeline, STEP_BUDGET};
 use crate::jobs::{Job, JobError, JobStatus};
 use crate::kie::record::TaskState;
+use crate::object_keys::result_key;
 
 /// How the reaper runs.
 #[derive(Debug, Clone, Copy)]
@@ -129,7 +129,7 @@ pub async fn reap(pipeline: &Pipeline, job: &Job, limits: ReaperLimits) -> Resul
     let timed_out = JobError { code: "timed_out".into(), message: "The headshot took too long; the credits were refunded.".into() };
     if pipeline.store.fail_and_refund(job, &timed_out, crate::time::now()).await? {
         // A result stored by a step that was cut short must not outlive the job's failure.
-        pipeline.photos.delete(&[result_key(&job.user_id, &job.job_id)]).await?;
+        pipeline.photos.delete(&[result_key(&job.input_key, &job.job_id)]).await?;
     }
     Ok(())
 }

@@ -30,8 +30,8 @@ pub struct StorePurchase {
     pub product_id: String,
     /// The store's order id.
     pub store_transaction_id: String,
-    /// Made in the sandbox.
-    pub is_sandbox: bool,
+    /// Where it was made (`is_sandbox`; missing: unknown, which never grants).
+    pub environment: crate::credits::StoreEnvironment,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +50,7 @@ struct NonSubscription {
     #[serde(default)]
     store_transaction_id: Option<String>,
     #[serde(default)]
-    is_sandbox: bool,
+    is_sandbox: Option<bool>,
 }
 
 /// The client, built once per cold start.
@@ -109,7 +109,11 @@ impl RevenueCatClient {
             .into_iter()
             .flat_map(|(product_id, list)| {
                 list.into_iter().filter_map(move |p| {
-                    Some(StorePurchase { product_id: product_id.clone(), store_transaction_id: p.store_transaction_id?, is_sandbox: p.is_sandbox })
+                    Some(StorePurchase {
+                        product_id: product_id.clone(),
+                        store_transaction_id: p.store_transaction_id?,
+                        environment: crate::credits::StoreEnvironment::from_is_sandbox(p.is_sandbox),
+                    })
                 })
             })
             .collect())

@@ -5,9 +5,12 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 
-/// How long an upload link lives. An account's erasure makes a last pass
-/// after this, for a photo sent through a link issued before the deletion.
-pub const UPLOAD_LINK_SECONDS: u64 = 300;
+/// How long an upload link lives: the contract asks only that it be valid
+/// when the phone starts its PUT, which it does right away, so a link that
+/// outlives its use cannot put photos anywhere for long. An account's
+/// erasure makes a last pass after it, for a photo sent through a link
+/// issued before the deletion.
+pub const UPLOAD_LINK_SECONDS: u64 = 30;
 /// The contract's upload limit: 10 MiB.
 pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
 /// The shortest side a usable photo has, in pixels.

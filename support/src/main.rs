@@ -148,7 +148,7 @@ async fn delete_user(ctx: &AppContext, user_id: &str, wait: bool) -> Result<Stri
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(DELETE_WAIT_SECS);
     loop {
-        let left = shared::account_deletion::verify_gone(&ctx.store, &ctx.photos, user_id).await?;
+        let left = shared::account_deletion::verify_gone(&ctx.store, &ctx.photos, &ctx.secrets.ip_hash_key, user_id).await?;
         if left.is_empty() {
             report.push_str("\nverified: no item and no object of the user is left");
             return Ok(report);

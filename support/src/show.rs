@@ -8,7 +8,7 @@ use shared::error::BoxError;
 pub async fn show_user(ctx: &AppContext, user_id: &str) -> Result<String, BoxError> {
     let store = &ctx.store;
     let Some(p) = store.profile_record(user_id).await? else {
-        let left = shared::account_deletion::verify_gone(store, &ctx.photos, user_id).await?;
+        let left = shared::account_deletion::verify_gone(store, &ctx.photos, &ctx.secrets.ip_hash_key, user_id).await?;
         return Ok(if left.is_empty() { format!("no user {user_id}: nothing is stored under this id") } else { format!("no profile for {user_id}, but left: {left:?}") });
     };
     let mut out = format!("user {user_id}\n  created {}\n  balance {} (purchased, unspent: {}; owed from refunds: {})\n", p.created_at, p.credits, p.purchased.min(p.credits), p.owed);

@@ -256,9 +256,35 @@ pub async fn list_objects(prefix: &str) -> Vec<String> {
     out.contents().iter().filter_map(|o| o.key().map(String::from)).collect()
 }
 
-/// Adds a KIE simulator rule for tasks whose input link, callback or prompt
-/// contains `needle` (a user id: the photo link is under `users/<id>/`).
-pub async fn sim_rule(needle: &str, behaviour: Value) {
+/// Where the stack keeps `user_id`'s objects (under its opaque prefixes).
+pub async fn user_objects(user_id: &str) -> shared::object_keys::UserObjects {
+    shared::object_keys::UserObjects::new(&stack_secrets().await.ip_hash_key, user_id)
+}
+
+/// Every object of a user, under all of its prefixes.
+pub async fn objects_of(user_id: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for prefix in user_objects(user_id).await.prefixes() {
+        keys.extend(list_objects(&prefix).await);
+    }
+    keys
+}
+
+/// The results stored for a user's jobs.
+pub async fn results_of(user_id: &str) -> Vec<String> {
+    objects_of(user_id).await.into_iter().filter(|k| k.contains("/results/")).collect()
+}
+
+/// Adds a KIE simulator rule for the tasks of `user_id` (the photo link the
+/// provider gets carries the user's opaque storage prefix, never the id).
+pub async fn sim_rule(user_id: &str, behaviour: Value) {
+    sim_rule_matching(user_objects(user_id).await.prefix(), behaviour).await;
+}
+
+/// Adds a KIE simulator rule for the tasks whose photo link, callback or
+/// prompt contains `needle` (an upload id: its job's photo is
+/// `users/<prefix>/photos/<upload_id>`).
+pub async fn sim_rule_matching(needle: &str, behaviour: Value) {
     let resp = reqwest::Client::new()
         .post(format!("{}/sim/rules", stack().var("KIE_SIM_URL")))
         .json(&json!({"match": needle, "behaviour": behaviour}))
@@ -268,8 +294,14 @@ pub async fn sim_rule(needle: &str, behaviour: Value) {
     assert!(resp.status().is_success(), "sim rule: {:?}", resp.text().await);
 }
 
-/// The simulator's tasks whose input link, callback or prompt contains `needle`.
-pub async fn sim_tasks(needle: &str) -> Vec<Value> {
+/// The simulator's tasks for `user_id`'s jobs.
+pub async fn sim_tasks(user_id: &str) -> Vec<Value> {
+    sim_tasks_matching(user_objects(user_id).await.prefix()).await
+}
+
+/// The simulator's tasks whose photo link, callback or prompt contains
+/// `needle` (an upload id, a job id).
+pub async fn sim_tasks_matching(needle: &str) -> Vec<Value> {
     let url = format!("{}/sim/tasks?match={needle}", stack().var("KIE_SIM_URL"));
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
@@ -294,16 +326,16 @@ pub async fn wait_for_job(client: &reqwest::Client, session: &Session, job_id: &
     }
 }
 
-/// Waits up to `secs` for no object to be left under `prefix` (a worker run
+/// Waits up to `secs` for no object of `user_id` to be left (a worker run
 /// that raced a deletion removes what it wrote a moment later).
-pub async fn assert_no_objects_soon(prefix: &str, secs: u64) {
+pub async fn assert_no_objects_soon(user_id: &str, secs: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
-        let left = list_objects(prefix).await;
+        let left = objects_of(user_id).await;
         if left.is_empty() {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "objects left under {prefix}: {left:?}");
+        assert!(std::time::Instant::now() < deadline, "objects of {user_id} left: {left:?}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
@@ -418,7 +450,7 @@ pub async fn photos() -> shared::adapters::s3::PhotoStorage {
 /// the whole table that holds the user id anywhere (key or attribute), so
 /// records keyed by a job id or a hash cannot escape.
 pub async fn remains_of(user_id: &str) -> (shared::account_deletion::Leftovers, Vec<String>) {
-    let left = shared::account_deletion::verify_gone(&store().await, &photos().await, user_id).await.unwrap();
+    let left = shared::account_deletion::verify_gone(&store().await, &photos().await, &stack_secrets().await.ip_hash_key, user_id).await.unwrap();
     let mentions = scan_table().await.iter().map(|it| format!("{it:?}")).filter(|text| text.contains(user_id)).collect();
     (left, mentions)
 }

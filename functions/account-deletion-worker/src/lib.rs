@@ -33,7 +33,8 @@ impl AccountDeletionWorker {
             tracing::warn!("no REVENUECAT_API_KEY: deleted accounts are not deleted at RevenueCat");
         }
         // SQS delays a message at most 15 minutes; the links live 5.
-        let delay = shared::config::parsed("DELETION_FINAL_PASS_SECONDS", UPLOAD_LINK_SECONDS as u32 + 60)?.min(900);
+        // After the last upload link given before the deletion expired, and within the contract's 60 s.
+        let delay = shared::config::parsed("DELETION_FINAL_PASS_SECONDS", UPLOAD_LINK_SECONDS as u32 + 10)?.min(900);
         let eraser = AccountEraser { store: ctx.store, photos: ctx.photos, revenuecat, hash_key: ctx.secrets.ip_hash_key };
         Ok(Self::new(eraser, ctx.deletions, delay))
     }

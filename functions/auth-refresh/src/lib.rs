@@ -33,7 +33,7 @@ impl Route for AuthRefresh {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
         let body: RefreshRequest = request::json_body(&req)?;
         let c = &self.ctx;
-        let grant = service::refresh(&c.store, &c.settings, &c.secrets.token_keys, &body.refresh_token, shared::time::now()).await?;
+        let grant = service::refresh(&c.store, &c.settings, &c.secrets, &body.refresh_token, shared::time::now()).await?;
         Ok(response::json(200, &grant))
     }
 }

@@ -1,16 +1,18 @@
 //! `POST /v1/jobs`: checks the upload by its bytes, then charges the price,
-//! records the job and takes the upload in one transaction, then queues the
-//! generation. If queueing fails the job is failed and refunded at once, so
-//! no credit is ever lost. An `Idempotency-Key` makes a retry return the same
-//! job, charged once.
+//! records the job and takes the upload in one transaction, copies the photo
+//! into the job's own key (out of `uploads/`, which a lifecycle rule empties,
+//! and out of reach of the upload's link), then queues the generation. If
+//! queueing fails the job is failed and refunded at once, so no credit is
+//! ever lost. An `Idempotency-Key` makes a retry return the same job, charged
+//! once.
 
 use shared::adapters::dynamo::jobs::{CreateOutcome, NewJob};
-use shared::adapters::s3::upload_key;
 use shared::adapters::sqs::GenerationMessage;
 use shared::context::AppContext;
 use shared::error::{ApiError, BoxError, unauthorized};
 use shared::http::{Body, Request, Response, Route, request, response};
 use shared::jobs::{CreateJobRequest, Job, JobError, JobStatus, MAX_ACTIVE_JOBS, idempotency_key, is_id, new_job_id};
+use shared::object_keys::UserObjects;
 use shared::photo_check;
 use shared::uploads::HeaderCheck;
 
@@ -46,8 +48,12 @@ impl Route for CreateJob {
         }
 
         // The real guard: the emulator (and a misbehaving client) can store anything.
-        let input_key = upload_key(&claims.sub, &create.upload_id);
-        match photo_check::inspect(&self.ctx.photos, &input_key).await? {
+        let objects = UserObjects::new(&self.ctx.secrets.ip_hash_key, &claims.sub);
+        let upload_key = objects.upload(&create.upload_id);
+        match photo_check::inspect(&self.ctx.photos, &upload_key).await? {
+            // A job took it (and its copy), so the object is gone: the
+            // transaction tells a retry under the same key from a second use.
+            None if self.ctx.store.upload_state(&claims.sub, &create.upload_id).await? == Some(true) => {}
             None => {
                 self.ctx.authenticate_live(&req).await?;
                 return Err(upload_not_found());
@@ -59,6 +65,7 @@ impl Route for CreateJob {
 
         let now = shared::time::now();
         let job = Job {
+            input_key: objects.job_photo(&create.upload_id),
             job_id: new_job_id(),
             user_id: claims.sub.clone(),
             status: JobStatus::Queued,
@@ -69,7 +76,6 @@ impl Route for CreateJob {
             updated_at: now,
             completed_at: None,
             upload_id: create.upload_id.clone(),
-            input_key,
             result_key: None,
             error: None,
             deadline_at: now + self.ctx.settings.job_deadline_seconds,
@@ -130,6 +136,17 @@ impl Route for CreateJob {
             }
         }
 
+        // The job's own copy; should this step fail or be lost, the worker makes it.
+        match self.ctx.photos.copy(&upload_key, &job.input_key).await {
+            // Best effort: the lifecycle rule removes what is left.
+            Ok(true) => {
+                if let Err(err) = self.ctx.photos.delete(std::slice::from_ref(&upload_key)).await {
+                    tracing::warn!(job_id = %job.job_id, error = %err, "a used upload was left for the lifecycle rule");
+                }
+            }
+            Ok(false) => tracing::warn!(job_id = %job.job_id, "the upload went before the job's copy was made"),
+            Err(err) => tracing::warn!(job_id = %job.job_id, error = %err, "the job's copy of its photo is left to the worker"),
+        }
         let message = GenerationMessage::start(&job.user_id, &job.job_id);
         if let Err(err) = self.ctx.queue.send(&message).await {
             tracing::error!(job_id = %job.job_id, error = %err, "could not queue a paid job: failing and refunding it");

@@ -1,15 +1,16 @@
 //! `POST /v1/uploads`: checks the declared type and size (415, 413, 422 before
-//! any URL exists), records the upload, and returns a presigned `PUT` for
-//! `users/<user_id>/uploads/<upload_id>` that signs the type and length.
+//! any URL exists), records the upload, and returns a presigned `PUT` (valid
+//! 30 s) for `uploads/<the user's opaque prefix>/<upload_id>` that signs the
+//! type and length.
 
 use std::time::Duration;
 
 use serde::Serialize;
-use shared::adapters::s3::upload_key;
 use shared::context::AppContext;
 use shared::error::{ApiError, BoxError, unauthorized};
 use shared::http::{Body, Request, Response, Route, request, response};
 use shared::jobs::new_job_id;
+use shared::object_keys::UserObjects;
 use shared::time::{now, rfc3339};
 use shared::uploads::UploadRequest;
 
@@ -46,7 +47,7 @@ impl Route for CreateUpload {
         let claims = self.ctx.authenticate(&req)?;
         let (content_type, length) = request::typed::<UploadRequest>(body)?.validate()?;
         let (upload_id, now) = (new_job_id(), now());
-        let key = upload_key(&claims.sub, &upload_id);
+        let key = UserObjects::new(&self.ctx.secrets.ip_hash_key, &claims.sub).upload(&upload_id);
         let use_by = now + self.ctx.settings.unused_upload_seconds;
         if !self.ctx.store.create_upload(&claims.sub, &claims.sid, &upload_id, &key, content_type, length, now, use_by).await? {
             return Err(unauthorized());

@@ -3,7 +3,7 @@
 //! write as the webhook, so credits appear the moment the app's purchase
 //! completes even if the webhook is late or lost. Rate-limited per user.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shared::adapters::dynamo::purchases::{Grant, GrantOutcome};
 use shared::context::AppContext;
 use shared::credits::{CreditSettings, transaction_hash};
@@ -14,6 +14,11 @@ use shared::revenuecat::{RevenueCatClient, RevenueCatError};
 
 /// The sliding window of the per-user limit.
 const SYNC_WINDOW_SECS: i64 = 60;
+
+/// The body a sync may carry: `{}` (nothing else is accepted).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncRequest {}
 
 /// The contract's answer.
 #[derive(Serialize)]
@@ -59,11 +64,16 @@ fn provider_down(err: RevenueCatError) -> ApiError {
 
 impl Route for CreditsSync {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        // No body is needed; one that is sent must be JSON (400 comes before 401).
-        if !matches!(req.body(), Body::Empty) && !req.body().is_empty() {
-            request::provider_json(&req)?;
-        }
+        // No body is needed; one that is sent must be `{}` as JSON (400 before 401, 422 after it).
+        let body = if req.body().is_empty() { None } else { Some(request::json_value(&req)?) };
         let claims = self.ctx.authenticate_live(&req).await?;
+        if let Some(body) = body {
+            // serde would read `[]` as an empty struct too.
+            if !body.is_object() {
+                return Err(ApiError::ValidationFailed("The body must be an empty JSON object, or nothing.".into()));
+            }
+            request::typed::<SyncRequest>(body)?;
+        }
         let user_id = claims.sub.as_str();
         let now = shared::time::now();
         let admission = self.ctx.store.admit_user_action(user_id, "credits_sync", now, self.credits.sync_limit_per_minute, SYNC_WINDOW_SECS).await?;
@@ -73,7 +83,7 @@ impl Route for CreditsSync {
         let purchases = self.revenuecat.purchases(user_id).await.map_err(provider_down)?;
         let mut granted = 0;
         for p in purchases {
-            if p.is_sandbox && !self.credits.sandbox_grants {
+            if !p.environment.grants(self.credits.sandbox_grants) {
                 continue;
             }
             let Some(credits) = self.credits.products.credits(&p.product_id) else {

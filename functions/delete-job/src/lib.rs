@@ -1,6 +1,7 @@
 //! `DELETE /v1/jobs/{job_id}`: removes the job's record, then its photo and
-//! result (204). A queued or processing job is refunded and frees its slot in
-//! the same transaction; ledger entries stay, so the balance stays explainable.
+//! result (204). A queued or processing job frees its slot in the same
+//! transaction, and is refunded only while no provider task was started for
+//! it; ledger entries stay, so the balance stays explainable.
 
 use shared::context::AppContext;
 use shared::error::{ApiError, BoxError};
@@ -46,7 +47,9 @@ impl Route for DeleteJob {
             if !self.ctx.store.delete_job(&job).await? {
                 continue;
             }
-            let keys: Vec<String> = std::iter::once(job.input_key.clone()).chain(job.result_key.clone()).collect();
+            // The result by its rule too: a step cut short may have stored one without recording it.
+            let mut keys = vec![job.input_key.clone(), shared::object_keys::result_key(&job.input_key, &job.job_id)];
+            keys.extend(job.result_key.clone().filter(|k| !keys.contains(k)));
             if let Err(err) = self.delete_objects(&keys).await {
                 tracing::error!(alert = "orphaned_objects", job_id, error = %err, "a deleted job's photos could not be removed");
                 return Err(err.into());

@@ -9,7 +9,7 @@ use shared::adapters::dynamo::purchases::{EventRef, Grant, GrantOutcome, RevokeO
 use shared::adapters::dynamo::transfers::TransferOutcome;
 use shared::context::AppContext;
 use shared::credits::event::{Action, Event, Purchase};
-use shared::credits::{CreditSettings, is_our_user_id, transaction_hash, user_hash};
+use shared::credits::{CreditSettings, StoreEnvironment, is_our_user_id, transaction_hash, user_hash};
 use shared::error::{ApiError, BoxError};
 use shared::http::{Body, Request, Response, Route, request, response};
 use subtle::ConstantTimeEq;
@@ -98,8 +98,13 @@ impl RevenueCatWebhook {
             tracing::warn!(alert = "unknown_product", product_id = %p.product_id, event_id = ev.id, "purchase of a product not in PRODUCT_CREDITS");
             return self.record(ev, "unknown_product", now).await;
         };
-        if p.sandbox && !self.credits.sandbox_grants {
-            return self.record(ev, "sandbox_ignored", now).await;
+        match p.environment {
+            StoreEnvironment::Sandbox if !self.credits.sandbox_grants => return self.record(ev, "sandbox_ignored", now).await,
+            StoreEnvironment::Unknown => {
+                tracing::warn!(event_id = ev.id, "a purchase without a known environment: nothing granted");
+                return self.record(ev, "unknown_environment", now).await;
+            }
+            _ => {}
         }
         let hash = transaction_hash(&self.ctx.secrets.ip_hash_key, &p.transaction_id);
         for user_id in ours(&p.users) {

@@ -1,6 +1,6 @@
 //! The photo bucket: presigned links (the app's only way in or out), ranged
-//! reads for header checks, and deletes. Every object of a user lives under
-//! `users/<user_id>/`.
+//! reads for header checks, server-side copies, and deletes. Where each
+//! object lives is the domain's rule (`object_keys`).
 
 use std::time::Duration;
 
@@ -12,21 +12,6 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
 use super::dynamo::store_error;
 use crate::error::StoreError;
-
-/// The key of an uploaded photo.
-pub fn upload_key(user_id: &str, upload_id: &str) -> String {
-    format!("users/{user_id}/uploads/{upload_id}")
-}
-
-/// The prefix every object of a user is under.
-pub fn user_prefix(user_id: &str) -> String {
-    format!("users/{user_id}/")
-}
-
-/// The key of a job's result.
-pub fn result_key(user_id: &str, job_id: &str) -> String {
-    format!("users/{user_id}/results/{job_id}")
-}
 
 /// A presigned `PUT`: the URL and exactly the headers the client must send.
 #[derive(Debug, Clone)]
@@ -157,6 +142,17 @@ impl PhotoStorage {
             .await
             .map_err(store_error)?;
         Ok(())
+    }
+
+    /// Copies `from` to `to` inside the bucket (no bytes through the
+    /// function). `false` when there is no object `from`.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<bool, StoreError> {
+        let source = format!("{}/{}", self.bucket, form_urlencoded::byte_serialize(from.as_bytes()).collect::<String>().replace("%2F", "/"));
+        match self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+            Err(e) => Err(store_error(e)),
+        }
     }
 
     /// Every key under `prefix`.

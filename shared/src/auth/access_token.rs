@@ -43,9 +43,11 @@ pub fn issue(keys: &KeyRing, user_id: &str, session_id: &str, now: i64, ttl: i64
 }
 
 /// Checks the signature (with the key its `kid` names), the algorithm, the
-/// issuer and the expiry at `now`. `None` for any failure: callers answer 401
+/// issuer, the expiry at `now` and that the token was not issued for longer
+/// than `max_lifetime` seconds (a token minted with any other lifetime, with
+/// a leaked key say, is refused). `None` for any failure: callers answer 401
 /// without saying which check failed.
-pub fn verify(keys: &KeyRing, token: &str, now: i64) -> Option<Claims> {
+pub fn verify(keys: &KeyRing, token: &str, now: i64, max_lifetime: i64) -> Option<Claims> {
     let header = jsonwebtoken::decode_header(token).ok()?;
     if header.alg != Algorithm::HS256 {
         return None;
@@ -57,7 +59,8 @@ pub fn verify(keys: &KeyRing, token: &str, now: i64) -> Option<Claims> {
     // Expiry is checked below against the caller's clock, exactly.
     validation.validate_exp = false;
     let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &validation).ok()?;
-    (data.claims.exp > now && data.claims.iat <= now + 60).then_some(data.claims)
+    let claims = data.claims;
+    (claims.exp > now && claims.iat <= now + 60 && claims.exp - claims.iat <= max_lifetime).then_some(claims)
 }
 
 #[cfg(test)]
@@ -75,9 +78,9 @@ mod tests {
     fn round_trip_until_expiry() {
         let keys = ring(&[("k1", 1)]);
         let token = issue(&keys, "u1", "s1", 1_000, 900);
-        let claims = verify(&keys, &token, 1_899).unwrap();
+        let claims = verify(&keys, &token, 1_899, 900).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u1", "s1"));
-        assert!(verify(&keys, &token, 1_900).is_none(), "expired at exp");
+        assert!(verify(&keys, &token, 1_900, 900).is_none(), "expired at exp");
     }
 
     #[test]
@@ -85,14 +88,22 @@ mod tests {
         let keys = ring(&[("k1", 1)]);
         let token = issue(&keys, "u1", "s1", 1_000, 900);
         let other = ring(&[("k1", 9)]);
-        assert!(verify(&other, &token, 1_001).is_none(), "wrong secret");
+        assert!(verify(&other, &token, 1_001, 900).is_none(), "wrong secret");
         let mut parts: Vec<String> = token.split('.').map(String::from).collect();
         let forged = B64.encode(br#"{"sub":"u2","sid":"s1","iat":1000,"exp":1900,"iss":"pro-portrait","jti":"x"}"#);
         parts[1] = forged;
-        assert!(verify(&keys, &parts.join("."), 1_001).is_none(), "payload swapped");
-        assert!(verify(&keys, "not-a-token", 1_001).is_none());
+        assert!(verify(&keys, &parts.join("."), 1_001, 900).is_none(), "payload swapped");
+        assert!(verify(&keys, "not-a-token", 1_001, 900).is_none());
         let none_alg = format!("{}.{}.", B64.encode(br#"{"alg":"none","kid":"k1"}"#), parts[1]);
-        assert!(verify(&keys, &none_alg, 1_001).is_none(), "alg none");
+        assert!(verify(&keys, &none_alg, 1_001, 900).is_none(), "alg none");
+    }
+
+    #[test]
+    fn a_token_issued_for_longer_than_the_setting_is_refused() {
+        let keys = ring(&[("k1", 1)]);
+        let day = issue(&keys, "u1", "s1", 1_000, 86_400);
+        assert!(verify(&keys, &day, 1_001, 900).is_none(), "a day-long token under a 15-minute setting");
+        assert!(verify(&keys, &day, 1_001, 86_400).is_some());
     }
 
     #[test]
@@ -100,9 +111,9 @@ mod tests {
         let old = ring(&[("k1", 1)]);
         let token = issue(&old, "u1", "s1", 1_000, 900);
         let rotated = ring(&[("k2", 2), ("k1", 1)]);
-        assert!(verify(&rotated, &token, 1_001).is_some());
+        assert!(verify(&rotated, &token, 1_001, 900).is_some());
         assert!(issue(&rotated, "u", "s", 1_000, 60).len() > 10);
         let retired = ring(&[("k2", 2)]);
-        assert!(verify(&retired, &token, 1_001).is_none());
+        assert!(verify(&retired, &token, 1_001, 900).is_none());
     }
 }

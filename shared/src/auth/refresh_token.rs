@@ -1,9 +1,13 @@
-//! Refresh tokens: 256 random bits, handed to the app once and stored only as
-//! a SHA-256 hash. The token also names its user and session so the session
-//! can be read with one key lookup.
+//! Refresh tokens: 256 bits, handed to the app once and stored only as a
+//! SHA-256 hash. The token also names its user and session so the session
+//! can be read with one key lookup. A session's first token is random; each
+//! next one is derived from the one it replaces with a server key (an HMAC),
+//! so the same used token presented again can be answered with the same
+//! successor without storing that successor anywhere but as its hash.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -42,6 +46,22 @@ impl RefreshToken {
         })
     }
 
+    /// The token that replaces this one when it is used: an HMAC of this
+    /// token under `key`, so only the server can make it and it is the same
+    /// however many times it is made.
+    pub fn successor(&self, key: &[u8]) -> Self {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+        for part in ["refresh-successor", &self.user_id, &self.session_id, &self.secret] {
+            mac.update(part.as_bytes());
+            mac.update(&[0]);
+        }
+        RefreshToken {
+            user_id: self.user_id.clone(),
+            session_id: self.session_id.clone(),
+            secret: URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()),
+        }
+    }
+
     /// The hash that is stored instead of the token.
     pub fn hash(&self) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(self.secret.as_bytes()))
@@ -71,6 +91,17 @@ mod tests {
         let a = RefreshToken::generate("u", "s");
         let b = RefreshToken::generate("u", "s");
         assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn a_successor_is_the_same_each_time_and_only_with_the_key() {
+        let token = RefreshToken::generate("u", "s");
+        let next = token.successor(b"key-one");
+        assert_eq!(next, token.successor(b"key-one"));
+        assert_ne!(next, token.successor(b"key-two"));
+        assert_ne!(next.hash(), token.hash());
+        assert_eq!(RefreshToken::parse(&next.expose()), Some(next.clone()), "a successor is a well-formed token");
+        assert_ne!(next.successor(b"key-one"), next, "each step is new");
     }
 
     #[test]

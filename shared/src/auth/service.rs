@@ -10,7 +10,7 @@ use sha2::Sha256;
 use super::access_token::{self, Claims};
 use super::keys::{KeyRing, Secrets};
 use super::refresh_token::RefreshToken;
-use super::session::{RefreshDecision, SessionRecord};
+use super::session::{MAX_CONSUMED, RefreshDecision, SessionRecord};
 use crate::config::Settings;
 use crate::error::{ApiError, unauthorized};
 use crate::ports::{AccountStore, NewAccount, Profile, SessionStore, SignupLimiter};
@@ -83,7 +83,7 @@ pub async fn sign_up<S: AccountStore + SignupLimiter>(
             user_id,
             session_id,
             live_hashes: vec![refresh.hash()],
-            previous_hash: None,
+            consumed: Vec::new(),
             rotated_at: now,
             expires_at: now + settings.session_idle_seconds(),
         },
@@ -92,40 +92,60 @@ pub async fn sign_up<S: AccountStore + SignupLimiter>(
     Ok(grant(&secrets.token_keys, settings, &refresh, now))
 }
 
-/// Exchanges a refresh token for a new pair: rotation, the grace for
-/// concurrent refreshes, and revocation on reuse.
+/// Exchanges a refresh token for a new pair (see `session` for the rules):
+/// the live token rotates to its successor; a token used within the grace
+/// gets the live token its successors lead to, as often as it is presented;
+/// a token used before the grace revokes the session; anything else is a
+/// plain 401. What happened is logged (never the token).
 pub async fn refresh<S: SessionStore>(
     store: &S,
     settings: &Settings,
-    keys: &KeyRing,
+    secrets: &Secrets,
     raw_token: &str,
     now: i64,
 ) -> Result<SessionGrant, ApiError> {
     let presented = RefreshToken::parse(raw_token).ok_or_else(refresh_rejected)?;
     let hash = presented.hash();
+    let key = &secrets.ip_hash_key;
     let expires_at = now + settings.session_idle_seconds();
-    // A lost race re-reads and decides again; three rounds cover any honest concurrency.
+    // A lost race (or a lost answer to our own rotation) reads again: the
+    // token is then a consumed one, answered by replay.
     for _ in 0..3 {
-        let session = store
-            .session(&presented.user_id, &presented.session_id)
-            .await?
-            .ok_or_else(refresh_rejected)?;
-        let next = RefreshToken::generate(&presented.user_id, &presented.session_id);
-        let applied = match session.decide(&hash, now, settings.refresh_grace_seconds) {
-            RefreshDecision::Rotate => store.rotate(&session, &hash, &next.hash(), now, expires_at).await?,
-            RefreshDecision::ReissueInGrace => {
-                let floor = now - settings.refresh_grace_seconds;
-                store.reissue_in_grace(&session, &hash, &next.hash(), floor, expires_at).await?
+        let session = store.session(&presented.user_id, &presented.session_id).await?.ok_or_else(refresh_rejected)?;
+        match session.decide(&hash, now, settings.refresh_grace_seconds) {
+            RefreshDecision::Rotate => {
+                let next = presented.successor(key);
+                if store.rotate(&session, &hash, &next.hash(), now, expires_at).await? {
+                    return Ok(grant(&secrets.token_keys, settings, &next, now));
+                }
             }
-            RefreshDecision::Revoke => {
-                tracing::warn!(session_id = %session.session_id, "refresh token reused after the grace: session revoked");
+            RefreshDecision::Replay => {
+                // Walk the successors to the live token (refreshes may have gone on since).
+                let mut next = presented.successor(key);
+                for _ in 0..MAX_CONSUMED {
+                    if session.is_live(&next.hash()) {
+                        tracing::info!(session_id = %session.session_id, "refresh token presented again within the grace: answered with its live successor");
+                        return Ok(grant(&secrets.token_keys, settings, &next, now));
+                    }
+                    if session.consumed_at(&next.hash()).is_none() {
+                        break;
+                    }
+                    next = next.successor(key);
+                }
+                // A session from before successors were derived: its live token cannot be given again.
+                tracing::info!(session_id = %session.session_id, "refresh token presented again within the grace, but its successor is not derived: plain 401");
+                return Err(refresh_rejected());
+            }
+            RefreshDecision::Reuse => {
+                tracing::warn!(session_id = %session.session_id, "refresh token used again after the grace: session revoked");
                 store.revoke(&session.user_id, &session.session_id).await?;
                 return Err(refresh_rejected());
             }
+            RefreshDecision::Unknown => {
+                tracing::info!(session_id = %session.session_id, "a refresh token this session never issued (or used too long ago): plain 401, nothing changed");
+                return Err(refresh_rejected());
+            }
             RefreshDecision::Expired => return Err(refresh_rejected()),
-        };
-        if applied {
-            return Ok(grant(keys, settings, &next, now));
         }
     }
     Err(ApiError::Unavailable("The session is busy; retry the refresh.".into()))
@@ -136,14 +156,14 @@ fn refresh_rejected() -> ApiError {
 }
 
 /// The bearer token of a request's `Authorization` header, verified by
-/// signature only.
-pub fn authenticate(keys: &KeyRing, authorization: Option<&str>, now: i64) -> Result<Claims, ApiError> {
+/// signature only (and its lifetime: at most `max_lifetime` seconds).
+pub fn authenticate(keys: &KeyRing, authorization: Option<&str>, now: i64, max_lifetime: i64) -> Result<Claims, ApiError> {
     let token = authorization
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(unauthorized)?;
-    access_token::verify(keys, token, now).ok_or_else(unauthorized)
+    access_token::verify(keys, token, now, max_lifetime).ok_or_else(unauthorized)
 }
 
 #[cfg(test)]

@@ -37,22 +37,12 @@ impl SessionStore for Memory {
     async fn rotate(&self, s: &SessionRecord, consumed: &str, next: &str, now: i64, exp: i64) -> Result<bool, StoreError> {
         let mut all = self.sessions.lock().unwrap();
         let Some(rec) = all.get_mut(&(s.user_id.clone(), s.session_id.clone())) else { return Ok(false) };
-        if !rec.live_hashes.iter().any(|h| h == consumed) {
+        if !rec.is_live(consumed) {
             return Ok(false);
         }
+        rec.consumed = rec.consumed_after(consumed, now);
         rec.live_hashes = vec![next.into()];
-        rec.previous_hash = Some(consumed.into());
         rec.rotated_at = now;
-        rec.expires_at = exp;
-        Ok(true)
-    }
-    async fn reissue_in_grace(&self, s: &SessionRecord, prev: &str, next: &str, floor: i64, exp: i64) -> Result<bool, StoreError> {
-        let mut all = self.sessions.lock().unwrap();
-        let Some(rec) = all.get_mut(&(s.user_id.clone(), s.session_id.clone())) else { return Ok(false) };
-        if rec.previous_hash.as_deref() != Some(prev) || rec.rotated_at < floor {
-            return Ok(false);
-        }
-        rec.live_hashes.push(next.into());
         rec.expires_at = exp;
         Ok(true)
     }
@@ -104,7 +94,7 @@ const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
 async fn sign_up_then_me() {
     let (store, s, k) = (Memory::default(), settings(), secrets());
     let grant = sign_up(&store, &s, &k, IP, 1_000).await.unwrap();
-    let claims = authenticate(&k.token_keys, Some(&format!("Bearer {}", grant.access_token)), 1_001).unwrap();
+    let claims = authenticate(&k.token_keys, Some(&format!("Bearer {}", grant.access_token)), 1_001, 900).unwrap();
     assert_eq!(claims.sub, grant.user_id);
     let profile = store.profile_with_live_session(&claims.sub, &claims.sid, 1_001).await.unwrap().unwrap();
     assert_eq!(profile.credits, 3);
@@ -115,18 +105,45 @@ async fn sign_up_then_me() {
 async fn refresh_rotates_and_old_token_dies_after_grace() {
     let (store, s, k) = (Memory::default(), settings(), secrets());
     let first = sign_up(&store, &s, &k, IP, 1_000).await.unwrap();
-    let second = refresh(&store, &s, &k.token_keys, &first.refresh_token, 2_000).await.unwrap();
+    let second = refresh(&store, &s, &k, &first.refresh_token, 2_000).await.unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
-    // Within the grace the consumed token gets another pair of the same session.
-    let concurrent = refresh(&store, &s, &k.token_keys, &first.refresh_token, 2_005).await.unwrap();
-    assert_eq!(concurrent.user_id, first.user_id);
-    // Both fresh tokens are usable; using one keeps the session.
-    let third = refresh(&store, &s, &k.token_keys, &concurrent.refresh_token, 2_006).await.unwrap();
-    // After the grace, reuse revokes the whole session.
-    let reuse = refresh(&store, &s, &k.token_keys, &second.refresh_token, 2_100).await;
+    // Within the grace the consumed token gets the same successor, however often.
+    for at in [2_001, 2_005, 2_010] {
+        let again = refresh(&store, &s, &k, &first.refresh_token, at).await.unwrap();
+        assert_eq!((again.user_id.as_str(), again.refresh_token.as_str()), (first.user_id.as_str(), second.refresh_token.as_str()));
+    }
+    let third = refresh(&store, &s, &k, &second.refresh_token, 2_011).await.unwrap();
+    // After the grace, reuse of a token that was really issued and used revokes the whole session.
+    let reuse = refresh(&store, &s, &k, &second.refresh_token, 2_100).await;
     assert!(matches!(reuse, Err(ApiError::Unauthorized(_))));
-    let after = refresh(&store, &s, &k.token_keys, &third.refresh_token, 2_101).await;
+    let after = refresh(&store, &s, &k, &third.refresh_token, 2_101).await;
     assert!(matches!(after, Err(ApiError::Unauthorized(_))), "revocation covers every token of the session");
+}
+
+#[tokio::test]
+async fn a_chain_of_refreshes_and_the_first_token_again_lead_to_the_live_token() {
+    let (store, s, k) = (Memory::default(), settings(), secrets());
+    let a = sign_up(&store, &s, &k, IP, 1_000).await.unwrap();
+    let b = refresh(&store, &s, &k, &a.refresh_token, 2_000).await.unwrap();
+    let c = refresh(&store, &s, &k, &b.refresh_token, 2_001).await.unwrap();
+    let again = refresh(&store, &s, &k, &a.refresh_token, 2_002).await.unwrap();
+    assert_eq!(again.refresh_token, c.refresh_token, "A leads through B to the live C");
+    let live = store.sessions.lock().unwrap().values().next().unwrap().live_hashes.len();
+    assert_eq!(live, 1, "never more than one live token");
+    assert!(refresh(&store, &s, &k, &c.refresh_token, 2_003).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_token_that_was_never_issued_changes_nothing() {
+    let (store, s, k) = (Memory::default(), settings(), secrets());
+    let real = sign_up(&store, &s, &k, IP, 1_000).await.unwrap();
+    let parsed = super::super::refresh_token::RefreshToken::parse(&real.refresh_token).unwrap();
+    // The ids are public (the access token shows them); the secret part is made up.
+    let forged = format!("rt1.{}.{}.{}", parsed.user_id, parsed.session_id, URL_SAFE_NO_PAD.encode([7u8; 32]));
+    for at in [1_001, 5_000] {
+        assert!(matches!(refresh(&store, &s, &k, &forged, at).await, Err(ApiError::Unauthorized(_))));
+    }
+    assert!(refresh(&store, &s, &k, &real.refresh_token, 5_001).await.is_ok(), "the session is untouched");
 }
 
 #[tokio::test]
@@ -134,9 +151,9 @@ async fn idle_sessions_lapse_and_use_slides_the_window() {
     let (store, s, k) = (Memory::default(), settings(), secrets());
     let idle = s.session_idle_seconds();
     let g = sign_up(&store, &s, &k, IP, 0).await.unwrap();
-    let g = refresh(&store, &s, &k.token_keys, &g.refresh_token, idle - 1).await.unwrap();
-    let g = refresh(&store, &s, &k.token_keys, &g.refresh_token, 2 * idle - 2).await.unwrap();
-    let lapsed = refresh(&store, &s, &k.token_keys, &g.refresh_token, 3 * idle).await;
+    let g = refresh(&store, &s, &k, &g.refresh_token, idle - 1).await.unwrap();
+    let g = refresh(&store, &s, &k, &g.refresh_token, 2 * idle - 2).await.unwrap();
+    let lapsed = refresh(&store, &s, &k, &g.refresh_token, 3 * idle).await;
     assert!(matches!(lapsed, Err(ApiError::Unauthorized(_))));
 }
 
@@ -163,9 +180,9 @@ fn ip_key_is_keyed() {
 #[test]
 fn bearer_parsing() {
     let k = secrets();
-    assert!(authenticate(&k.token_keys, None, 0).is_err());
-    assert!(authenticate(&k.token_keys, Some("Basic abc"), 0).is_err());
-    assert!(authenticate(&k.token_keys, Some("Bearer "), 0).is_err());
+    assert!(authenticate(&k.token_keys, None, 0, 900).is_err());
+    assert!(authenticate(&k.token_keys, Some("Basic abc"), 0, 900).is_err());
+    assert!(authenticate(&k.token_keys, Some("Bearer "), 0, 900).is_err());
     let t = access_token::issue(&k.token_keys, "u", "s", 0, 60);
-    assert!(authenticate(&k.token_keys, Some(&format!("Bearer {t}")), 1).is_ok());
+    assert!(authenticate(&k.token_keys, Some(&format!("Bearer {t}")), 1, 900).is_ok());
 }

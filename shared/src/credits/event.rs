@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+use super::StoreEnvironment;
+
 /// What an event asks of us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -32,8 +34,8 @@ pub struct Purchase {
     pub product_id: String,
     /// The store's order id (never stored in clear).
     pub transaction_id: String,
-    /// `environment: SANDBOX`.
-    pub sandbox: bool,
+    /// Where it was made (`environment`).
+    pub environment: StoreEnvironment,
 }
 
 /// A parsed event.
@@ -83,7 +85,7 @@ impl Event {
                 users,
                 product_id: text(ev, "product_id").ok_or(Malformed("The purchase event has no `product_id`."))?,
                 transaction_id: text(ev, "transaction_id").ok_or(Malformed("The purchase event has no `transaction_id`."))?,
-                sandbox: text(ev, "environment").is_some_and(|e| e.eq_ignore_ascii_case("SANDBOX")),
+                environment: StoreEnvironment::from_event(text(ev, "environment").as_deref()),
             })
         };
         let action = match kind.as_str() {
@@ -114,7 +116,7 @@ mod tests {
             "app_user_id": "u1", "original_app_user_id": "u1", "aliases": ["u1", "u0"], "product_id": "credits_10",
             "transaction_id": "GPA.1", "environment": "PRODUCTION", "price": 4.99, "currency": "DKK", "new_field": 1}});
         let e = Event::parse(&body).unwrap();
-        assert_eq!(e.action, Action::Purchase(Purchase { users: vec!["u1".into(), "u0".into()], product_id: "credits_10".into(), transaction_id: "GPA.1".into(), sandbox: false }));
+        assert_eq!(e.action, Action::Purchase(Purchase { users: vec!["u1".into(), "u0".into()], product_id: "credits_10".into(), transaction_id: "GPA.1".into(), environment: StoreEnvironment::Production }));
         assert!(!format!("{e:?}").contains("DKK"));
     }
 
@@ -125,7 +127,7 @@ mod tests {
         let u = Event::parse(&json!({"event": {"id": "e3", "type": "SOMETHING_NEW"}})).unwrap();
         assert_eq!(u.action, Action::Nothing);
         let s = Event::parse(&json!({"event": {"id": "e4", "type": "CANCELLATION", "app_user_id": "u", "environment": "SANDBOX", "product_id": "p", "transaction_id": "t"}})).unwrap();
-        assert!(matches!(s.action, Action::Cancellation(Purchase { sandbox: true, .. })));
+        assert!(matches!(s.action, Action::Cancellation(Purchase { environment: StoreEnvironment::Sandbox, .. })));
         assert!(Event::parse(&json!({"nothing": 1})).is_err());
         assert!(Event::parse(&json!({"event": {"type": "TEST"}})).is_err());
         assert!(Event::parse(&json!({"event": {"id": "e5", "type": "NON_RENEWING_PURCHASE", "app_user_id": "u"}})).is_err());

@@ -46,6 +46,49 @@ impl ProductCredits {
     }
 }
 
+/// Where a purchase was made, as the store says. Only a purchase known to be
+/// a production one grants credits (a sandbox one only where the deployment
+/// allows it): a missing or unknown environment grants nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreEnvironment {
+    /// A real purchase.
+    Production,
+    /// A test purchase.
+    Sandbox,
+    /// Missing, or a value we do not know.
+    Unknown,
+}
+
+impl StoreEnvironment {
+    /// A webhook event's `environment`.
+    pub fn from_event(value: Option<&str>) -> Self {
+        match value {
+            Some(v) if v.eq_ignore_ascii_case("PRODUCTION") => StoreEnvironment::Production,
+            Some(v) if v.eq_ignore_ascii_case("SANDBOX") => StoreEnvironment::Sandbox,
+            _ => StoreEnvironment::Unknown,
+        }
+    }
+
+    /// The REST API's `is_sandbox`.
+    pub fn from_is_sandbox(value: Option<bool>) -> Self {
+        match value {
+            Some(false) => StoreEnvironment::Production,
+            Some(true) => StoreEnvironment::Sandbox,
+            None => StoreEnvironment::Unknown,
+        }
+    }
+
+    /// Whether a purchase made here grants credits, with sandbox purchases
+    /// granting only when `sandbox_grants`.
+    pub fn grants(self, sandbox_grants: bool) -> bool {
+        match self {
+            StoreEnvironment::Production => true,
+            StoreEnvironment::Sandbox => sandbox_grants,
+            StoreEnvironment::Unknown => false,
+        }
+    }
+}
+
 /// What the credits routes read from the environment.
 #[derive(Debug, Clone)]
 pub struct CreditSettings {
@@ -94,6 +137,22 @@ pub fn user_hash(key: &[u8], user_id: &str) -> String {
 /// digits); RevenueCat's own `$RCAnonymousID:` ids never are.
 pub fn is_our_user_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod environment_tests {
+    use super::StoreEnvironment::{self, *};
+
+    #[test]
+    fn only_a_known_production_purchase_grants_by_default() {
+        for (raw, env) in [(Some("PRODUCTION"), Production), (Some("production"), Production), (Some("SANDBOX"), Sandbox), (Some("STAGING"), Unknown), (None, Unknown)] {
+            assert_eq!(StoreEnvironment::from_event(raw), env);
+        }
+        assert!(Production.grants(false) && !Sandbox.grants(false) && Sandbox.grants(true));
+        assert!(!Unknown.grants(false) && !Unknown.grants(true), "missing or unknown never grants");
+        assert_eq!(StoreEnvironment::from_is_sandbox(None), Unknown);
+        assert_eq!(StoreEnvironment::from_is_sandbox(Some(false)), Production);
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,8 @@ pub fn classify(code: i64, message: String) -> KieError {
 #[derive(Debug, Clone)]
 pub struct KieClient {
     http: reqwest::Client,
+    /// For result downloads: no key sent, https only, few redirects.
+    downloads: reqwest::Client,
     base_url: String,
     upload_base_url: String,
     api_key: String,
@@ -56,6 +58,17 @@ pub struct KieClient {
 
 /// Results larger than this are refused.
 pub const MAX_RESULT_BYTES: usize = 30 * 1024 * 1024;
+/// Redirects a result download may follow.
+const MAX_REDIRECTS: usize = 3;
+
+/// Whether a result may be fetched from `url`: https, or plain http only to
+/// this machine (the local stack's simulator), so a provider's answer can
+/// never make the worker fetch from inside a network over plain http.
+pub fn downloadable(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    url.scheme() == "https" || (url.scheme() == "http" && loopback)
+}
 
 impl KieClient {
     /// A client for `base_url` (and KIE's file upload service at
@@ -66,8 +79,22 @@ impl KieClient {
             .timeout(Duration::from_secs(20))
             .build()
             .expect("static client settings are valid");
+        let downloads = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    attempt.error("too many redirects")
+                } else if !downloadable(attempt.url()) {
+                    attempt.error("a redirect to a URL that is not https")
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .expect("static client settings are valid");
         let trim = |u: String| u.trim_end_matches('/').to_string();
-        KieClient { http, base_url: trim(base_url), upload_base_url: trim(upload_base_url), api_key }
+        KieClient { http, downloads, base_url: trim(base_url), upload_base_url: trim(upload_base_url), api_key }
     }
 
     /// Whether the provider cannot fetch `link` itself: the link points at a
@@ -137,20 +164,33 @@ impl KieClient {
         task_state(&data).map_err(|message| KieError::Fatal { code: 0, message })
     }
 
-    /// Downloads a result (its link expires: do it at once).
+    /// Downloads a result (its link expires: do it at once): https only
+    /// (plain http to this machine for the simulator), at most
+    /// [`MAX_REDIRECTS`] redirects, and never more than [`MAX_RESULT_BYTES`]
+    /// read, whatever the answer says its length is.
     pub async fn download(&self, url: &str) -> Result<Vec<u8>, KieError> {
-        let resp = self.http.get(url).timeout(Duration::from_secs(60)).send().await.map_err(|e| KieError::Retryable(network(&e)))?;
+        let refused = |message: &str| KieError::Fatal { code: 0, message: message.into() };
+        let parsed = reqwest::Url::parse(url).map_err(|_| refused("the result link is not a URL"))?;
+        if !downloadable(&parsed) {
+            return Err(refused("the result link is not https"));
+        }
+        let mut resp = self.downloads.get(parsed).send().await.map_err(|e| if e.is_redirect() { refused("the result link redirects too far or off https") } else { KieError::Retryable(network(&e)) })?;
         if !resp.status().is_success() {
             return Err(classify(resp.status().as_u16() as i64, "result download failed".into()));
         }
+        let too_large = || KieError::Fatal { code: 413, message: "result too large".into() };
         if resp.content_length().is_some_and(|l| l as usize > MAX_RESULT_BYTES) {
-            return Err(KieError::Fatal { code: 413, message: "result too large".into() });
+            return Err(too_large());
         }
-        let bytes = resp.bytes().await.map_err(|e| KieError::Retryable(network(&e)))?;
-        if bytes.len() > MAX_RESULT_BYTES {
-            return Err(KieError::Fatal { code: 413, message: "result too large".into() });
+        // A chunked answer says no length: the limit holds while reading.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| KieError::Retryable(network(&e)))? {
+            if bytes.len() + chunk.len() > MAX_RESULT_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 }
 
@@ -187,6 +227,55 @@ mod tests {
         let wrong_key = KieClient::new(base.clone(), base, "nope".into());
         assert!(matches!(wrong_key.upload_file(b"x".to_vec(), "a.jpg").await, Err(KieError::Operator { code: 401, .. })));
         server.abort();
+    }
+
+    #[test]
+    fn results_come_over_https_or_from_this_machine() {
+        let ok = |u: &str| downloadable(&reqwest::Url::parse(u).unwrap());
+        assert!(ok("https://tempfile.aiquickdraw.com/r/abc.png"));
+        assert!(ok("http://127.0.0.1:9000/files/x.png") && ok("http://[::1]:9000/x") && ok("http://localhost/x"));
+        assert!(!ok("http://tempfile.aiquickdraw.com/r/abc.png"), "plain http elsewhere");
+        assert!(!ok("http://169.254.169.254/latest/meta-data/"), "the instance metadata service");
+        assert!(!ok("http://10.0.0.5/internal") && !ok("ftp://example.com/x") && !ok("file:///etc/passwd"));
+    }
+
+    /// A server that answers each request with the next of `answers` (raw HTTP).
+    async fn serve_raw(answers: Vec<String>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            for answer in answers {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 2048];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+        });
+        base
+    }
+
+    #[tokio::test]
+    async fn a_download_follows_few_redirects_and_stops_at_the_size_limit_while_reading() {
+        let client = KieClient::new("http://127.0.0.1:1".into(), "http://127.0.0.1:1".into(), "k".into());
+        // A chunked answer that never says its length, larger than the limit.
+        let chunk = "x".repeat(1024 * 1024);
+        let mut body = String::new();
+        for _ in 0..=MAX_RESULT_BYTES / chunk.len() {
+            body.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+        }
+        body.push_str("0\r\n\r\n");
+        let big = serve_raw(vec![format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n{body}")]).await;
+        assert!(matches!(client.download(&format!("{big}/r.png")).await, Err(KieError::Fatal { code: 413, .. })));
+        // A redirect off https is not followed.
+        let off = serve_raw(vec!["HTTP/1.1 302 Found\r\nlocation: http://10.1.2.3/x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into()]).await;
+        assert!(matches!(client.download(&format!("{off}/r.png")).await, Err(KieError::Fatal { .. })));
+        // Nor are more than three redirects.
+        let hop = |to: &str| format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        let loop_base = serve_raw(vec![hop("/a"), hop("/b"), hop("/c"), hop("/d"), hop("/e")]).await;
+        assert!(matches!(client.download(&format!("{loop_base}/r.png")).await, Err(KieError::Fatal { .. })));
+        assert!(matches!(client.download("http://example.com/r.png").await, Err(KieError::Fatal { .. })), "plain http elsewhere is not even tried");
     }
 
     #[test]

@@ -35,7 +35,12 @@ async fn handle(sim: &Arc<Simulator>, req: hyper::Request<Incoming>) -> Response
             return reply::control_error(StatusCode::PAYLOAD_TOO_LARGE, &msg);
         }
     };
-    tracing::debug!(method = %parts.method, %path, "revenuecat-sim request");
+    // The customer's id is the backend's user id: logged as a placeholder.
+    let logged = match path.strip_prefix("/v1/subscribers/") {
+        Some(_) => "/v1/subscribers/{app_user_id}",
+        None => path.as_str(),
+    };
+    tracing::debug!(method = %parts.method, path = %logged, "revenuecat-sim request");
 
     if path == "/_sim" || path.starts_with("/_sim/") {
         let query = reply::query(&parts.uri);

@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::attrs::{Item, get_n, get_s, item, n, opt_s, s};
-use super::ledger::{LedgerReason, Posting, posting};
+use super::ledger::{LedgerReason, Posting, free_slot, posting};
 use super::sessions::session_key;
 use super::uploads::upload_record_key;
 use super::{DynamoStore, TTL_ATTRIBUTE, profile_key, session_alive_in, store_error, user_pk};
@@ -138,18 +138,16 @@ impl DynamoStore {
             .expression_attribute_values(":now", n(new.now))
             .build()
             .map_err(StoreError::other)?;
-        let [profile, ledger] = posting(
-            &self.table,
-            &Posting {
-                user_id: &job.user_id,
-                amount: -job.credits_charged,
-                reason: LedgerReason::JobCharge,
-                reference: Some(&job.job_id),
-                active_jobs_delta: 1,
-                max_active_jobs: Some(MAX_ACTIVE_JOBS),
-                now: new.now,
-            },
-        )?;
+        let charge = Posting {
+            user_id: &job.user_id,
+            amount: -job.credits_charged,
+            reason: LedgerReason::JobCharge,
+            reference: Some(&job.job_id),
+            active_jobs_delta: 1,
+            max_active_jobs: Some(MAX_ACTIVE_JOBS),
+            now: new.now,
+        };
+        let [profile, ledger]: [TransactWriteItem; 2] = posting(&self.table, &charge, 0)?.try_into().map_err(|_| StoreError::other("a charge is two writes"))?;
         let job_put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(job_item(job)))
@@ -291,8 +289,9 @@ impl DynamoStore {
         Ok((jobs, next))
     }
 
-    /// Fails a queued or processing job and refunds it, in one transaction.
-    /// `false` when the job is no longer active (someone else finished it).
+    /// Fails a queued or processing job and refunds it (paying a debt first),
+    /// in one transaction. `false` when the job is no longer active (someone
+    /// else finished it) or the account is going.
     pub async fn fail_and_refund(&self, job: &Job, error: &JobError, now: i64) -> Result<bool, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
@@ -309,18 +308,29 @@ impl DynamoStore {
             .expression_attribute_values(":now", n(now))
             .build()
             .map_err(StoreError::other)?;
-        let refund = self.refund_postings(job, now)?;
-        self.transact_if(vec![TransactWriteItem::builder().update(update).build(), refund[0].clone(), refund[1].clone()]).await
+        let fail = TransactWriteItem::builder().update(update).build();
+        let outcome = self
+            .transact_paying_debt(&job.user_id, |owed| {
+                let mut writes = vec![fail.clone()];
+                writes.extend(posting(&self.table, &refund(job, now), owed)?);
+                Ok((writes, 1))
+            })
+            .await?;
+        Ok(outcome.is_ok())
     }
 
-    /// Deletes a job's record and its upload record; an active job is
-    /// refunded and its slot freed in the same transaction. `false` when the
-    /// job changed meanwhile (read it again and retry).
+    /// Deletes a job's record and its upload record. An active job frees its
+    /// slot in the same transaction, and is refunded (paying a debt first)
+    /// only while no provider task was started for it: once the provider
+    /// works, the credits stay spent. `false` when the job changed meanwhile
+    /// (read it again and retry).
     pub async fn delete_job(&self, job: &Job) -> Result<bool, StoreError> {
+        let refunds = job.status.is_active() && job.task_id.is_none();
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(job_key(&job.user_id, &job.job_id)))
-            .condition_expression("#st = :status")
+            // A refund holds only while no task was stored meanwhile.
+            .condition_expression(if refunds { "#st = :status AND attribute_not_exists(task_id)" } else { "#st = :status" })
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":status", s(job.status.as_str()))
             .build()
@@ -330,28 +340,32 @@ impl DynamoStore {
             .set_key(Some(upload_record_key(&job.user_id, &job.upload_id)))
             .build()
             .map_err(StoreError::other)?;
-        let mut writes = vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().delete(upload).build(),
-        ];
-        if job.status.is_active() {
-            writes.extend(self.refund_postings(job, crate::time::now())?);
-        }
-        self.transact_if(writes).await
+        let records = [TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().delete(upload).build()];
+        let now = crate::time::now();
+        let outcome = self
+            .transact_paying_debt(&job.user_id, |owed| {
+                let mut writes = records.to_vec();
+                if refunds {
+                    writes.extend(posting(&self.table, &refund(job, now), owed)?);
+                } else if job.status.is_active() {
+                    writes.push(free_slot(&self.table, &job.user_id)?);
+                }
+                Ok((writes, 2))
+            })
+            .await?;
+        Ok(outcome.is_ok())
     }
+}
 
-    fn refund_postings(&self, job: &Job, now: i64) -> Result<[TransactWriteItem; 2], StoreError> {
-        posting(
-            &self.table,
-            &Posting {
-                user_id: &job.user_id,
-                amount: job.credits_charged,
-                reason: LedgerReason::JobRefund,
-                reference: Some(&job.job_id),
-                active_jobs_delta: -1,
-                max_active_jobs: None,
-                now,
-            },
-        )
+/// A job's price given back, freeing its slot.
+fn refund(job: &Job, now: i64) -> Posting<'_> {
+    Posting {
+        user_id: &job.user_id,
+        amount: job.credits_charged,
+        reason: LedgerReason::JobRefund,
+        reference: Some(&job.job_id),
+        active_jobs_delta: -1,
+        max_active_jobs: None,
+        now,
     }
 }

@@ -90,34 +90,66 @@ pub fn entry_put(table: &str, user_id: &str, amount: i64, reason: LedgerReason, 
     super::put_new(table, row)
 }
 
-/// The two writes of a balance change: the profile's balance (only if the
-/// account exists and the balance stays at or above zero, and the active-job
-/// limit holds) and its ledger row. They go into one transaction, with
-/// whatever else the change belongs to. Index 0 is the profile update.
-pub fn posting(table: &str, p: &Posting<'_>) -> Result<[TransactWriteItem; 2], StoreError> {
+/// The writes of a balance change: the profile's balance (only if the
+/// account exists and is not being deleted, the balance stays at or above
+/// zero, and the active-job limit holds) and its ledger row. They go into one
+/// transaction, with whatever else the change belongs to. Index 0 is the
+/// profile update.
+///
+/// A credit coming back (a positive amount: a job refund, a grant) pays the
+/// owner's debt first (see `credits::balance`), so credits taken back by a
+/// refunded purchase cannot return through a refunded job. `owed` is the debt
+/// as read: with 0 the write requires there to be no debt; otherwise it
+/// requires exactly that debt, pays `min(owed, amount)` of it and adds a
+/// `debt_paid` row. [`DynamoStore::transact_paying_debt`] reads the debt when
+/// the first guess was wrong.
+pub fn posting(table: &str, p: &Posting<'_>, owed: i64) -> Result<Vec<TransactWriteItem>, StoreError> {
     // An account being deleted takes no more changes.
     let mut condition = "attribute_exists(pk) AND attribute_not_exists(deleting) AND credits >= :debit".to_string();
+    let paid = if p.amount > 0 { owed.min(p.amount).max(0) } else { 0 };
     let mut update = Update::builder()
         .table_name(table)
         .key("pk", s(user_pk(p.user_id)))
         .key("sk", s("PROFILE"))
-        .expression_attribute_values(":amount", n(p.amount))
+        .expression_attribute_values(":amount", n(p.amount - paid))
         .expression_attribute_values(":debit", n((-p.amount).max(0)))
         .expression_attribute_values(":delta", n(p.active_jobs_delta))
         .expression_attribute_values(":zero", n(0));
+    let mut set = "SET credits = credits + :amount, active_jobs = if_not_exists(active_jobs, :zero) + :delta".to_string();
+    if p.amount > 0 {
+        if owed > 0 {
+            condition.push_str(" AND owed = :owed");
+            set.push_str(", owed = :owed_after");
+            update = update.expression_attribute_values(":owed", n(owed)).expression_attribute_values(":owed_after", n(owed - paid));
+        } else {
+            condition.push_str(" AND (attribute_not_exists(owed) OR owed = :zero)");
+        }
+    }
     if let Some(max) = p.max_active_jobs {
         condition.push_str(" AND (attribute_not_exists(active_jobs) OR active_jobs < :max_active)");
         update = update.expression_attribute_values(":max_active", n(max));
     }
-    let update = update
-        .update_expression("SET credits = credits + :amount, active_jobs = if_not_exists(active_jobs, :zero) + :delta")
-        .condition_expression(condition)
+    let update = update.update_expression(set).condition_expression(condition).build().map_err(StoreError::other)?;
+    let mut writes = vec![TransactWriteItem::builder().update(update).build(), entry_put(table, p.user_id, p.amount, p.reason, p.reference, p.now)?];
+    if paid > 0 {
+        writes.push(entry_put(table, p.user_id, -paid, LedgerReason::DebtPaid, p.reference, p.now)?);
+    }
+    Ok(writes)
+}
+
+/// Frees one of the user's active-job slots, with no balance change (a job
+/// that succeeded, or was deleted after its provider task started).
+pub(crate) fn free_slot(table: &str, user_id: &str) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(user_pk(user_id)))
+        .key("sk", s("PROFILE"))
+        .update_expression("SET active_jobs = active_jobs - :one")
+        .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleting)")
+        .expression_attribute_values(":one", n(1))
         .build()
         .map_err(StoreError::other)?;
-    Ok([
-        TransactWriteItem::builder().update(update).build(),
-        entry_put(table, p.user_id, p.amount, p.reason, p.reference, p.now)?,
-    ])
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// One ledger row, as the support command shows it.
@@ -146,10 +178,41 @@ pub struct InvariantViolation {
 }
 
 impl DynamoStore {
-    /// Posts one balance change on its own (a grant, for instance). `false`
-    /// when the account does not exist or the balance would go below zero.
+    /// Posts one balance change on its own (a grant, for instance), paying a
+    /// debt first. `false` when the account does not exist (or is being
+    /// deleted) or the balance would go below zero.
     pub async fn post(&self, p: &Posting<'_>) -> Result<bool, StoreError> {
-        self.transact_if(posting(&self.table, p)?.to_vec()).await
+        Ok(self.transact_paying_debt(p.user_id, |owed| Ok((posting(&self.table, p, owed)?, 0))).await?.is_ok())
+    }
+
+    /// The user's debt; `None` when the account is missing or being deleted.
+    pub async fn owed(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+        let profile = self.get_consistent(super::profile_key(user_id)).await?;
+        profile.filter(|p| !p.contains_key("deleting")).map(|p| super::attrs::n_or_zero(&p, "owed")).transpose()
+    }
+
+    /// Runs the transaction `build(owed)` makes (with the index of its
+    /// profile update): first assuming no debt, then, when the profile's
+    /// condition refused it, with the debt read. A refusal for any other
+    /// reason (the account went, a job changed) is the answer.
+    pub(crate) async fn transact_paying_debt(
+        &self,
+        user_id: &str,
+        build: impl Fn(i64) -> Result<(Vec<TransactWriteItem>, usize), StoreError>,
+    ) -> Result<Result<(), super::transact::Refused>, StoreError> {
+        let mut owed = 0;
+        for _ in 0..8 {
+            let (writes, profile_at) = build(owed)?;
+            match self.transact(writes).await? {
+                Ok(()) => return Ok(Ok(())),
+                Err(refused) if refused.failed_at(profile_at) => match self.owed(user_id).await? {
+                    Some(now_owed) if now_owed != owed => owed = now_owed,
+                    _ => return Ok(Err(refused)),
+                },
+                Err(refused) => return Ok(Err(refused)),
+            }
+        }
+        Err(StoreError::Unavailable("the debt kept changing".into()))
     }
 
     /// The user's ledger, oldest first, read consistently.

@@ -225,16 +225,7 @@ impl DynamoStore {
             .expression_attribute_values(":now", n(now))
             .build()
             .map_err(StoreError::other)?;
-        let slot = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(user_pk(&job.user_id)))
-            .key("sk", s("PROFILE"))
-            .update_expression("SET active_jobs = active_jobs - :one")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleting)")
-            .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(StoreError::other)?;
-        self.transact_if(vec![TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().update(slot).build()]).await
+        self.transact_if(vec![TransactWriteItem::builder().update(update).build(), super::ledger::free_slot(&self.table, &job.user_id)?]).await
     }
 
     /// Active jobs the reaper must look at by `now` (stalled, or past their

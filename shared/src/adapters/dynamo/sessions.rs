@@ -1,11 +1,12 @@
-//! `SessionStore` over DynamoDB: every rotation is a conditional update, so
-//! two refreshes racing with one token cannot both consume it.
+//! `SessionStore` over DynamoDB: every rotation is a conditional update (a
+//! compare-and-set on the live token), so two refreshes racing with one
+//! token cannot both consume it.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::attrs::{Item, get_n, get_s, get_str_list, item, n, opt_s, s, str_list};
 use super::{DynamoStore, TTL_ATTRIBUTE, store_error, user_pk};
-use crate::auth::session::{MAX_LIVE_REFRESH_TOKENS, SessionRecord};
+use crate::auth::session::{Consumed, SessionRecord};
 use crate::error::StoreError;
 use crate::ports::SessionStore;
 
@@ -20,22 +21,35 @@ pub(super) fn session_item(rec: &SessionRecord) -> Item {
         ("user_id", s(rec.user_id.as_str())),
         ("session_id", s(rec.session_id.as_str())),
         ("live_hashes", str_list(&rec.live_hashes)),
+        ("consumed", consumed_list(&rec.consumed)),
         ("rotated_at", n(rec.rotated_at)),
         (TTL_ATTRIBUTE, n(rec.expires_at)),
     ]));
-    if let Some(prev) = &rec.previous_hash {
-        it.insert("previous_hash".into(), s(prev.as_str()));
-    }
     it
 }
 
+/// The consumed tokens as stored: a list of `{h: hash, at: seconds}`.
+fn consumed_list(consumed: &[Consumed]) -> AttributeValue {
+    AttributeValue::L(consumed.iter().map(|c| AttributeValue::M(item([("h", s(c.hash.as_str())), ("at", n(c.at))]))).collect())
+}
+
 fn session_from(it: &Item) -> Result<SessionRecord, StoreError> {
+    let rotated_at = get_n(it, "rotated_at")?;
+    let consumed = match it.get("consumed").and_then(|v| v.as_l().ok()) {
+        Some(list) => list
+            .iter()
+            .filter_map(|v| v.as_m().ok())
+            .map(|m| Ok(Consumed { hash: get_s(m, "h")?, at: get_n(m, "at")? }))
+            .collect::<Result<Vec<_>, StoreError>>()?,
+        // Sessions written before the consumed list kept only the last one.
+        None => opt_s(it, "previous_hash").map(|hash| Consumed { hash, at: rotated_at }).into_iter().collect(),
+    };
     Ok(SessionRecord {
         user_id: get_s(it, "user_id")?,
         session_id: get_s(it, "session_id")?,
         live_hashes: get_str_list(it, "live_hashes"),
-        previous_hash: opt_s(it, "previous_hash"),
-        rotated_at: get_n(it, "rotated_at")?,
+        consumed,
+        rotated_at,
         expires_at: get_n(it, TTL_ATTRIBUTE)?,
     })
 }
@@ -51,31 +65,15 @@ impl SessionStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(session_key(&session.user_id, &session.session_id)))
-            .update_expression("SET live_hashes = :next, previous_hash = :consumed, rotated_at = :now, #exp = :exp")
+            .update_expression("SET live_hashes = :next, #consumed = :list, rotated_at = :now, #exp = :exp REMOVE previous_hash")
             .condition_expression("contains(live_hashes, :consumed) AND #exp > :now")
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            // A reserved word in expressions.
+            .expression_attribute_names("#consumed", "consumed")
             .expression_attribute_values(":next", str_list(&[next.to_string()]))
+            .expression_attribute_values(":list", consumed_list(&session.consumed_after(consumed, now)))
             .expression_attribute_values(":consumed", s(consumed))
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":exp", n(expires_at))
-            .send()
-            .await;
-        super::update_applied(result)
-    }
-
-    async fn reissue_in_grace(&self, session: &SessionRecord, previous: &str, next: &str, grace_floor: i64, expires_at: i64) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(&session.user_id, &session.session_id)))
-            .update_expression("SET live_hashes = list_append(live_hashes, :next), #exp = :exp")
-            .condition_expression("previous_hash = :prev AND rotated_at >= :floor AND size(live_hashes) < :max")
-            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
-            .expression_attribute_values(":next", AttributeValue::L(vec![s(next)]))
-            .expression_attribute_values(":prev", s(previous))
-            .expression_attribute_values(":floor", n(grace_floor))
-            .expression_attribute_values(":max", n(MAX_LIVE_REFRESH_TOKENS as i64))
             .expression_attribute_values(":exp", n(expires_at))
             .send()
             .await;
