@@ -199,3 +199,59 @@ async fn duplicated_and_lost_deliveries_still_make_one_job_charged_once() {
     assert_eq!(credits(&c, &s).await, 0, "charged once");
     assert_eq!(assert_invariant(s.user_id()).await, 0);
 }
+
+/// A user whose provider never finishes, with one job it has started.
+async fn user_with_running_job() -> (reqwest::Client, Session, String) {
+    let (c, s, upload_id) = user_with_upload(1, Some(json!({"stall": true})), "astronaut.jpg").await;
+    let job_id = create_job_id(&c, &s, &upload_id).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store().await.job(s.user_id(), &job_id).await.unwrap().is_none_or(|j| j.task_id.is_none()) {
+        assert!(Instant::now() < deadline, "no provider task");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (c, s, job_id)
+}
+
+/// Every answer to this job's deletion transaction is lost (it commits).
+async fn lose_the_deletions_answers(job_id: &str) -> u64 {
+    fault_rule(json!({
+        "service": "dynamodb", "operation": "TransactWriteItems", "match": ["\"Delete\"", format!("JOB#{job_id}")], "fault": "lost_response", "times": 3,
+    }))
+    .await
+}
+
+#[tokio::test]
+async fn a_deletion_whose_answer_was_lost_is_finished_by_its_retry() {
+    let (c, s, job_id) = user_with_running_job().await;
+    let rule = lose_the_deletions_answers(&job_id).await;
+    let url = stack().url(&format!("/v1/jobs/{job_id}"));
+    let first = c.delete(&url).bearer_auth(s.access()).send().await.unwrap();
+    assert_eq!(first.status(), 503, "the transaction committed, but no answer came");
+    assert_eq!(fault_rule_state(rule).await["fired"], 3);
+    assert!(!objects_of(s.user_id()).await.is_empty(), "the photo is still there");
+    // The app retries: the deletion is finished, not answered 404 with the photo left behind.
+    assert_eq!(c.delete(&url).bearer_auth(s.access()).send().await.unwrap().status(), 204);
+    assert!(objects_of(s.user_id()).await.is_empty());
+    assert_eq!(c.delete(&url).bearer_auth(s.access()).send().await.unwrap().status(), 404, "then it is gone");
+    assert!(!format!("{:?}", scan_table().await).contains(&format!("TRASH#{job_id}")), "nothing left to finish");
+    assert_eq!(assert_invariant(s.user_id()).await, 0);
+}
+
+#[tokio::test]
+async fn a_deletion_cut_short_and_never_retried_is_finished_by_the_sweep() {
+    let (c, s, job_id) = user_with_running_job().await;
+    lose_the_deletions_answers(&job_id).await;
+    let url = stack().url(&format!("/v1/jobs/{job_id}"));
+    assert_eq!(c.delete(&url).bearer_auth(s.access()).send().await.unwrap().status(), 503);
+    // Nobody retries (the app was closed): the sweep empties the trash once it is older
+    // than a stalled request could be (STALL_SECONDS, 8 s in bin/test).
+    let stall: u64 = stack().var("STALL_SECONDS").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(stall + 20);
+    while !objects_of(s.user_id()).await.is_empty() {
+        assert!(Instant::now() < deadline, "the deleted job's photo was never removed");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(!format!("{:?}", scan_table().await).contains(&format!("TRASH#{job_id}")));
+    assert_eq!(assert_invariant(s.user_id()).await, 0);
+}
+

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 /// Every attribute each kind of item may hold; anything else is a leak.
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let common = ["pk", "sk", "entity"];
-    let kinds: [(&str, &[&str]); 12] = [
+    let kinds: [(&str, &[&str]); 13] = [
         ("user", &["user_id", "credits", "created_at", "active_jobs", "purchased", "owed", "purchases", "deleting"]),
         ("session", &["user_id", "session_id", "expires_at", "live_hashes", "consumed", "previous_hash", "rotated_at"]),
         ("ledger", &["user_id", "amount", "reason", "reference", "created_at"]),
@@ -27,6 +27,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("revenuecat_event", &["type", "outcome", "created_at", "expires_at"]),
         ("unknown_user_event", &["type", "product_id", "created_at", "expires_at"]),
         ("deletion_log", &["user_hash", "expires_at"]),
+        ("trash", &["user_id", "name", "keys", "gsi1pk", "gsi1sk", "expires_at"]),
     ];
     kinds.into_iter().map(|(k, fields)| (k, common.iter().chain(fields).copied().collect())).collect()
 }

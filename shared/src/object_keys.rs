@@ -73,6 +73,15 @@ pub fn upload_of(input_key: &str) -> Option<String> {
     Some(format!("{UPLOADS}{prefix}/{upload_id}"))
 }
 
+/// Every object a job may have: its photo, its result (recorded or not: a
+/// step cut short may have stored one without recording it), and the upload
+/// its photo was copied from, should create-job not have removed it.
+pub fn job_objects(job: &crate::jobs::Job) -> Vec<String> {
+    let mut keys = vec![job.input_key.clone(), result_key(&job.input_key, &job.job_id)];
+    keys.extend(job.result_key.iter().chain(upload_of(&job.input_key).as_ref()).filter(|k| !keys.contains(k)).cloned().collect::<Vec<_>>());
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

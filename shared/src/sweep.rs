@@ -1,6 +1,8 @@
 //! The sweep of unused uploads: an upload no job took by its deadline is
 //! marked (so no job can take it any more), its object deleted, then its
-//! record. Runs on a schedule on AWS and on a timer in the local stack.
+//! record. The same run empties the trash a deletion left behind when it
+//! was cut short (see `adapters::dynamo::trash`). Runs on a schedule on AWS
+//! and on a timer in the local stack.
 //! Uploads are swept a few at a time, each within its own time budget, so
 //! one that fails (or hangs) is logged and left for the next run while the
 //! rest proceed.
@@ -28,6 +30,8 @@ pub struct SweepReport {
     pub taken: usize,
     /// Uploads that failed or ran out of time (swept again next run).
     pub failed: usize,
+    /// Trash items emptied.
+    pub trash: usize,
 }
 
 /// Deletes up to `batch` unused uploads whose deadline passed before `now`,
@@ -59,6 +63,25 @@ pub async fn sweep_unused_uploads(store: &DynamoStore, photos: &PhotoStorage, no
         }
     }
     Ok(report)
+}
+
+/// Deletes the objects of up to `batch` trash items written before `before`
+/// (older than a stalled request could be), then the items; how many were
+/// emptied. One that fails is logged and left for the next run.
+pub async fn empty_trash(store: &DynamoStore, photos: &PhotoStorage, before: i64, batch: usize) -> Result<usize, StoreError> {
+    let mut emptied = 0;
+    for trash in store.due_trash(before, batch).await? {
+        let done = async {
+            photos.delete(&trash.keys).await?;
+            store.empty_trash(&trash.user_id, &trash.name).await
+        };
+        match tokio::time::timeout(PER_UPLOAD, done).await {
+            Ok(Ok(())) => emptied += 1,
+            Ok(Err(err)) => tracing::warn!(name = %trash.name, error = %err, "trash could not be emptied; next run tries again"),
+            Err(_) => tracing::warn!(name = %trash.name, "emptying trash ran out of time; next run tries again"),
+        }
+    }
+    Ok(emptied)
 }
 
 /// Sweeps one upload: `false` when a job took it first.

@@ -87,7 +87,7 @@ pub async fn drain(users: &mut [User], stack: &Stack, storage: &Storage, timing:
     let erasure_bound = Duration::from_secs(3 * visibility + 60);
     for user_id in &deleted {
         let gone = wait_for(erasure_bound.saturating_sub(started.elapsed()), || async {
-            shared::account_deletion::verify_gone(&storage.store, &storage.photos, user_id).await.is_ok_and(|left| left.is_empty())
+            shared::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, user_id).await.is_ok_and(|left| left.is_empty())
         })
         .await;
         if !gone {

@@ -43,7 +43,7 @@ pub struct Facts {
     pub items: Vec<Item>,
     /// Every job record of the table (any user), as stored.
     pub stored_jobs: Vec<Job>,
-    /// Every object key under `users/`.
+    /// Every object key under `users/` and `uploads/`.
     pub objects: BTreeSet<String>,
     /// The remaining users (tracked and not deleted, and any other profile
     /// found), by id.
@@ -57,7 +57,7 @@ pub struct Facts {
 }
 
 /// Reads what the checks need.
-pub async fn gather(storage: &Storage, logs: &[UserLog], secret_arn: &str) -> Result<Facts, ReadError> {
+pub async fn gather(storage: &Storage, logs: &[UserLog]) -> Result<Facts, ReadError> {
     let items = storage.scan().await?;
     let stored_jobs: Vec<Job> = items.iter().filter(|it| attr(it, "entity") == Some("job")).filter_map(|it| job_from(it).ok()).collect();
     let purchases = items
@@ -69,7 +69,10 @@ pub async fn gather(storage: &Storage, logs: &[UserLog], secret_arn: &str) -> Re
             Some((hash, PurchaseRecord { state: attr(it, "state").unwrap_or_default().to_string(), credits }))
         })
         .collect();
-    let objects = storage.photos.list("users/").await.map_err(|e| format!("listing the bucket: {e}"))?.into_iter().collect();
+    let mut objects: BTreeSet<String> = BTreeSet::new();
+    for prefix in ["users/", shared::object_keys::UPLOADS] {
+        objects.extend(storage.photos.list(prefix).await.map_err(|e| format!("listing the bucket: {e}"))?);
+    }
 
     let tracked: HashMap<&str, &UserLog> = logs.iter().filter(|l| !l.user_id.is_empty()).map(|l| (l.user_id.as_str(), l)).collect();
     let profiles: BTreeSet<&str> = items.iter().filter(|it| attr(it, "sk") == Some("PROFILE")).filter_map(partition_user).collect();
@@ -99,7 +102,7 @@ pub async fn gather(storage: &Storage, logs: &[UserLog], secret_arn: &str) -> Re
         }
         accounts.insert(user_id.to_string(), Account { invariant, ledger, owed, jobs });
     }
-    let hash_key = storage.hash_key(secret_arn).await?;
+    let hash_key = storage.hash_key.clone();
     Ok(Facts { items, stored_jobs, objects, accounts, untracked_profiles, purchases, hash_key })
 }
 

@@ -109,7 +109,7 @@ async fn run() -> Result<bool, String> {
     let logs: Vec<model::UserLog> = users.iter().map(|u| u.log().clone()).collect();
 
     eprintln!("soak: reading storage for the checks");
-    let facts = facts::gather(&storage, &logs, stack.var("APP_SECRETS_ARN")?).await?;
+    let facts = facts::gather(&storage, &logs).await?;
     let kie = external::kie_summary(&stack).await?;
     let faults = external::fault_summary(&stack).await?;
     let kie_tasks = kie.as_ref().map_or(&[][..], |k| &k.tasks[..]);

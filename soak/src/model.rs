@@ -25,7 +25,7 @@ pub struct JobLog {
     pub deleted: Option<Deleted>,
     /// The last status the API showed (after the drain: the final one).
     pub last_status: Option<String>,
-    /// The upload it was created on (its photo is `users/<user>/uploads/<upload_id>`).
+    /// The upload it was created on (its photo is `uploads/<prefix>/<upload_id>`, then the job's own copy).
     pub upload_id: String,
     /// The final answer to its `DELETE` and how many tries it took.
     pub delete_answer: Option<(u16, u32)>,

@@ -26,9 +26,11 @@ pub struct Storage {
     pub store: DynamoStore,
     /// The domain crate's photo storage over the bucket.
     pub photos: PhotoStorage,
+    /// The app secret's `ip_hash_key`: transaction ids are hashed and users'
+    /// storage prefixes derived with it.
+    pub hash_key: Vec<u8>,
     dynamo: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
-    secrets: aws_sdk_secretsmanager::Client,
     table: String,
 }
 
@@ -49,12 +51,14 @@ impl Storage {
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let s3 = aws_sdk_s3::Client::from_conf(PhotoStorage::config(&sdk).timeout_config(shared::adapters::call_timeouts(READ_LIMIT)).build());
         let table = stack.var("TABLE_NAME")?.to_string();
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        let hash_key = Self::hash_key(&secrets, stack.var("APP_SECRETS_ARN")?).await?;
         Ok(Storage {
             store: DynamoStore::new(dynamo.clone(), table.clone()),
             photos: PhotoStorage::from_client(s3, stack.var("BUCKET_NAME")?),
+            hash_key,
             dynamo,
             sqs: aws_sdk_sqs::Client::new(&sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             table,
         })
     }
@@ -119,9 +123,9 @@ impl Storage {
         Ok(bodies)
     }
 
-    /// The key transaction ids are stored under (`ip_hash_key` of the app secret).
-    pub async fn hash_key(&self, secret_arn: &str) -> Result<Vec<u8>, ReadError> {
-        let out = self.secrets.get_secret_value().secret_id(secret_arn).send().await.map_err(|e| format!("app secret: {e:?}"))?;
+    /// The app secret's `ip_hash_key`.
+    async fn hash_key(secrets: &aws_sdk_secretsmanager::Client, secret_arn: &str) -> Result<Vec<u8>, ReadError> {
+        let out = secrets.get_secret_value().secret_id(secret_arn).send().await.map_err(|e| format!("app secret: {e:?}"))?;
         let doc: serde_json::Value = serde_json::from_str(out.secret_string().unwrap_or_default()).map_err(|e| format!("app secret: {e}"))?;
         doc["ip_hash_key"].as_str().map(|k| k.as_bytes().to_vec()).ok_or_else(|| "app secret has no ip_hash_key".to_string())
     }

@@ -1,5 +1,6 @@
 //! Scheduled (EventBridge): deletes uploads no job used by their deadline, in
-//! batches, until none is due or the invocation's time is nearly spent.
+//! batches, until none is due or the invocation's time is nearly spent; then
+//! empties the trash deletions cut short left behind.
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +8,7 @@ use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::s3::PhotoStorage;
 use shared::config::Settings;
 use shared::error::BoxError;
-use shared::sweep::{SweepReport, sweep_unused_uploads};
+use shared::sweep::{SweepReport, empty_trash, sweep_unused_uploads};
 
 /// Uploads handled per query.
 const BATCH: usize = 100;
@@ -16,6 +17,8 @@ const BATCH: usize = 100;
 pub struct SweepUploads {
     store: DynamoStore,
     photos: PhotoStorage,
+    /// Trash older than this is a deletion that was cut short (`STALL_SECONDS`).
+    stall_seconds: i64,
 }
 
 impl SweepUploads {
@@ -26,6 +29,7 @@ impl SweepUploads {
         Ok(SweepUploads {
             store: DynamoStore::new(shared::adapters::dynamo_client(&sdk), settings.table_name),
             photos: PhotoStorage::new(&sdk, settings.bucket_name),
+            stall_seconds: settings.stall_seconds,
         })
     }
 
@@ -45,8 +49,11 @@ impl SweepUploads {
                 break;
             }
         }
+        if started.elapsed() < budget {
+            total.trash = empty_trash(&self.store, &self.photos, shared::time::now() - self.stall_seconds, BATCH).await?;
+        }
         if total != SweepReport::default() {
-            tracing::info!(deleted = total.deleted, taken = total.taken, failed = total.failed, "swept unused uploads");
+            tracing::info!(deleted = total.deleted, taken = total.taken, failed = total.failed, trash = total.trash, "swept unused uploads");
         }
         Ok(total)
     }

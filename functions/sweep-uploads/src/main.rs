@@ -15,7 +15,7 @@ async fn main() -> Result<(), shared::error::BoxError> {
         let left = event.context.deadline().duration_since(std::time::SystemTime::now()).unwrap_or_default();
         let budget = left.saturating_sub(Duration::from_secs(10));
         let report = sweep.run(budget).await?;
-        Ok::<_, shared::error::BoxError>(serde_json::json!({"deleted": report.deleted, "taken": report.taken, "failed": report.failed}))
+        Ok::<_, shared::error::BoxError>(serde_json::json!({"deleted": report.deleted, "taken": report.taken, "failed": report.failed, "trash": report.trash}))
     }))
     .await
 }

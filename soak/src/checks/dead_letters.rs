@@ -46,7 +46,7 @@ pub async fn check(stack: &Stack, storage: &Storage, facts: &Facts, logs: &[User
             let (text, explained) = if let Ok(msg) = serde_json::from_str::<GenerationMessage>(&body) {
                 explain_job(&msg, facts, logs)
             } else if let Ok(msg) = serde_json::from_str::<DeletionMessage>(&body) {
-                let left = shared::account_deletion::verify_gone(&storage.store, &storage.photos, &msg.user_id).await.map_err(|e| e.to_string())?;
+                let left = shared::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, &msg.user_id).await.map_err(|e| e.to_string())?;
                 let pass = if msg.final_pass { "last pass" } else { "erasure" };
                 (format!("{pass} of user {}: {}", msg.user_id, if left.is_empty() { "the user is gone anyway".to_string() } else { format!("still left: {left:?}") }), left.is_empty())
             } else {

@@ -1,11 +1,13 @@
-//! Check 4: the bucket and the records agree (every object under
-//! `users/<id>/` belongs to a record of that user, every job's photo exists
-//! and every succeeded job's result), and every deleted account left nothing
+//! Check 4: the bucket and the records agree (every object under a user's
+//! storage prefixes, `uploads/<prefix>/` and `users/<prefix>/`, belongs to a
+//! record of that user or to a deletion's trash, every job's photo exists and
+//! every succeeded job's result), and every deleted account left nothing
 //! (`verify_gone`, and no table item that mentions the user id).
 
 use std::collections::{BTreeMap, HashSet};
 
 use shared::jobs::JobStatus;
+use shared::object_keys::UserObjects;
 
 use super::Check;
 use crate::facts::Facts;
@@ -14,15 +16,15 @@ use crate::storage::{ReadError, Storage};
 
 /// What the soak knows of an object no record owns: the job it belonged to
 /// and what happened to that job.
-fn whose(logs: &[UserLog], user_id: &str, rest: &str) -> String {
+fn whose(logs: &[UserLog], user_id: &str, kind: &str, id: &str) -> String {
     let Some(log) = logs.iter().find(|l| l.user_id == user_id) else { return String::new() };
-    let job = match rest.split_once('/') {
-        Some(("uploads", upload_id)) => match log.jobs.iter().find(|j| j.upload_id == upload_id) {
+    let job = match kind {
+        "uploads" | "photos" => match log.jobs.iter().find(|j| j.upload_id == id) {
             Some(job) => job,
-            None if log.uploads.iter().any(|u| u == upload_id) => return " (an upload no job was created on)".into(),
+            None if log.uploads.iter().any(|u| u == id) => return " (an upload no job was created on)".into(),
             None => return String::new(),
         },
-        Some(("results", job_id)) => match log.jobs.iter().find(|j| j.job_id == job_id) {
+        "results" => match log.jobs.iter().find(|j| j.job_id == id) {
             Some(job) => job,
             None => return String::new(),
         },
@@ -36,6 +38,18 @@ fn whose(logs: &[UserLog], user_id: &str, rest: &str) -> String {
     format!(" (job {}: {deleted})", job.job_id)
 }
 
+/// An object key as the layout (`shared::object_keys`) names it: the user's
+/// storage prefix, what kind of object, and its id.
+fn parse(key: &str) -> Option<(&str, &str, &str)> {
+    if let Some(rest) = key.strip_prefix(shared::object_keys::UPLOADS) {
+        let (prefix, upload_id) = rest.split_once('/')?;
+        return Some((prefix, "uploads", upload_id));
+    }
+    let (prefix, rest) = key.strip_prefix("users/")?.split_once('/')?;
+    let (kind, id) = rest.split_once('/')?;
+    Some((prefix, kind, id))
+}
+
 /// Runs check 4.
 pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result<Vec<Check>, ReadError> {
     let deleted: HashSet<&str> = logs.iter().filter(|l| l.deleted_account() && !l.user_id.is_empty()).map(|l| l.user_id.as_str()).collect();
@@ -43,34 +57,43 @@ pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result
     let mut exist = Check::new("4 every job's photo (and result) exists");
     let mut gone = Check::new("4 deleted accounts leave nothing");
 
-    let mut by_user: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // Each user's opaque storage prefix, for every user the run knows of.
+    let users = facts.accounts.keys().map(String::as_str).chain(deleted.iter().copied());
+    let owner_of: BTreeMap<String, &str> = users.map(|u| (UserObjects::new(&facts.hash_key, u).prefix().to_string(), u)).collect();
+    // Objects a deletion listed for removal and the sweep has not removed yet.
+    let trashed: HashSet<String> = facts
+        .items
+        .iter()
+        .filter(|it| it.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("trash"))
+        .flat_map(|it| it.get("keys").and_then(|v| v.as_l().ok()).into_iter().flatten().filter_map(|k| k.as_s().ok().cloned()))
+        .collect();
+
+    let mut by_user: BTreeMap<&str, Vec<(&str, &str, &str)>> = BTreeMap::new();
     for key in &facts.objects {
-        let user = key.strip_prefix("users/").and_then(|rest| rest.split('/').next()).unwrap_or_default();
-        by_user.entry(user).or_default().push(key);
+        match parse(key).and_then(|(prefix, kind, id)| Some((*owner_of.get(prefix)?, kind, id))) {
+            Some((user, kind, id)) => by_user.entry(user).or_default().push((key.as_str(), kind, id)),
+            None => belongs.fail(format!("{key}: an object of no known user")),
+        }
     }
     for (user_id, keys) in &by_user {
         if deleted.contains(user_id) {
             // Reported below, with what verify_gone finds.
             continue;
         }
-        let Some(account) = facts.accounts.get(*user_id) else {
-            belongs.fail(format!("{user_id}: {} object(s) of no known user, e.g. {}", keys.len(), keys[0]));
-            continue;
-        };
+        let Some(account) = facts.accounts.get(*user_id) else { continue };
         let inputs: HashSet<&str> = facts.stored_jobs.iter().filter(|j| j.user_id == *user_id).map(|j| j.input_key.as_str()).collect();
-        for key in keys {
-            let rest = key.strip_prefix(&format!("users/{user_id}/")).unwrap_or_default();
-            let owned = match rest.split_once('/') {
-                Some(("uploads", upload_id)) => {
-                    // A used upload's record stays with its job; an unused one
-                    // stays until the sweep, which deletes the object first.
-                    inputs.contains(key) || storage.store.upload_state(user_id, upload_id).await.map_err(|e| format!("upload {upload_id}: {e}"))?.is_some()
-                }
-                Some(("results", job_id)) => account.jobs.get(job_id).cloned().flatten().is_some_and(|j| j.result_key.as_deref() == Some(*key)),
-                _ => false,
-            };
+        for (key, kind, id) in keys {
+            let owned = trashed.contains(*key)
+                || match *kind {
+                    // An upload's record stays while it is unused (until the sweep, which
+                    // deletes the object first) and with its job once used.
+                    "uploads" => storage.store.upload_state(user_id, id).await.map_err(|e| format!("upload {id}: {e}"))?.is_some(),
+                    "photos" => inputs.contains(key),
+                    "results" => account.jobs.get(*id).cloned().flatten().is_some_and(|j| j.result_key.as_deref() == Some(*key)),
+                    _ => false,
+                };
             if !owned {
-                belongs.fail(format!("{key}: no record of user {user_id} owns it{}", whose(logs, user_id, rest)));
+                belongs.fail(format!("{key}: no record of user {user_id} owns it{}", whose(logs, user_id, kind, id)));
             }
         }
     }
@@ -90,7 +113,7 @@ pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result
     // Each item as text once: any attribute (not only the key) may name the user.
     let texts: Vec<String> = if deleted.is_empty() { Vec::new() } else { facts.items.iter().map(|it| format!("{it:?}")).collect() };
     for user_id in &deleted {
-        let left = shared::account_deletion::verify_gone(&storage.store, &storage.photos, user_id).await.map_err(|e| format!("verify_gone {user_id}: {e}"))?;
+        let left = shared::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, user_id).await.map_err(|e| format!("verify_gone {user_id}: {e}"))?;
         if !left.is_empty() {
             gone.fail(format!("{user_id}: verify_gone finds {} item(s) {:?}, {} purchase(s), {} object(s) {:?}", left.items.len(), left.items.iter().take(3).collect::<Vec<_>>(), left.purchases, left.objects.len(), left.objects.iter().take(2).collect::<Vec<_>>()));
         }

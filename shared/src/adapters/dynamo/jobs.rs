@@ -319,8 +319,9 @@ impl DynamoStore {
         Ok(outcome.is_ok())
     }
 
-    /// Deletes a job's record and its upload record. An active job frees its
-    /// slot in the same transaction, and is refunded (paying a debt first)
+    /// Deletes a job's record and its upload record, leaving a trash item
+    /// with its objects (the caller deletes them, then the item). An active
+    /// job frees its slot in the same transaction, and is refunded (paying a debt first)
     /// only while no provider task was started for it: once the provider
     /// works, the credits stay spent. `false` when the job changed meanwhile
     /// (read it again and retry).
@@ -340,8 +341,10 @@ impl DynamoStore {
             .set_key(Some(upload_record_key(&job.user_id, &job.upload_id)))
             .build()
             .map_err(StoreError::other)?;
-        let records = [TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().delete(upload).build()];
         let now = crate::time::now();
+        // What the record leaves behind, listed in the same transaction (see `trash`).
+        let trash = super::trash::trash_put(&self.table, &job.user_id, &job.job_id, &crate::object_keys::job_objects(job), now)?;
+        let records = [TransactWriteItem::builder().delete(delete).build(), TransactWriteItem::builder().delete(upload).build(), trash];
         let outcome = self
             .transact_paying_debt(&job.user_id, |owed| {
                 let mut writes = records.to_vec();
@@ -350,7 +353,7 @@ impl DynamoStore {
                 } else if job.status.is_active() {
                     writes.push(free_slot(&self.table, &job.user_id)?);
                 }
-                Ok((writes, 2))
+                Ok((writes, 3))
             })
             .await?;
         Ok(outcome.is_ok())

@@ -29,6 +29,7 @@ mod rate_limits;
 mod sessions;
 mod transact;
 pub mod transfers;
+pub mod trash;
 pub mod uploads;
 
 use aws_sdk_dynamodb::Client;
