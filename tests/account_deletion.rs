@@ -3,6 +3,7 @@
 //! RevenueCat customer too), the profile last; a job still generating writes
 //! nothing afterwards. The verifier here scans the whole table for the id.
 
+use shared::ports::{DeletionStore, JobStore};
 use std::time::Duration;
 
 use integration_tests::*;
@@ -50,8 +51,8 @@ async fn queued_job(c: &reqwest::Client, s: &Session) -> String {
         poll_seq: 0,
     };
     let sid = session_id_of(s.access());
-    let new = shared::adapters::dynamo::jobs::NewJob { job: &job, session_id: &sid, idempotency: None, now };
-    assert_eq!(store().await.create_job(&new).await.unwrap(), shared::adapters::dynamo::jobs::CreateOutcome::Created);
+    let new = shared::jobs::NewJob { job: &job, session_id: &sid, idempotency: None, now };
+    assert_eq!(store().await.create_job(&new).await.unwrap(), shared::jobs::CreateOutcome::Created);
     job.job_id
 }
 

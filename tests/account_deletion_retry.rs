@@ -4,6 +4,7 @@
 //! test binary: the failures it queues at the simulator apply to whichever
 //! REST call comes next.
 
+use shared::ports::AccountStore;
 use std::time::Duration;
 
 use integration_tests::*;

@@ -6,6 +6,7 @@
 //! a purchase's environment, an access token's lifetime). The balance
 //! invariant is checked after each.
 
+use shared::ports::{AccountStore, JobStore, PipelineStore};
 use std::time::Duration;
 
 use base64::Engine;
@@ -190,10 +191,20 @@ async fn credits_sync_takes_no_body_or_an_empty_object_only() {
 async fn a_purchase_without_a_known_environment_grants_nothing() {
     let c = client();
     let s = sign_up(&c).await;
-    let missing = revenuecat_sim("POST", "/_sim/events", json!({"type": "NON_RENEWING_PURCHASE", "app_user_id": s.user_id(), "product_id": "credits_10", "omit": ["environment"]})).await;
+    let missing = revenuecat_sim(
+        "POST",
+        "/_sim/events",
+        json!({"type": "NON_RENEWING_PURCHASE", "app_user_id": s.user_id(), "product_id": "credits_10", "omit": ["environment"]}),
+    )
+    .await;
     assert_eq!(missing["deliveries"][0]["status"], 200);
     assert!(missing["deliveries"][0]["body"].as_str().unwrap().contains("unknown_environment"), "{missing}");
-    let staging = revenuecat_sim("POST", "/_sim/events", json!({"type": "NON_RENEWING_PURCHASE", "app_user_id": s.user_id(), "product_id": "credits_10", "environment": "STAGING"})).await;
+    let staging = revenuecat_sim(
+        "POST",
+        "/_sim/events",
+        json!({"type": "NON_RENEWING_PURCHASE", "app_user_id": s.user_id(), "product_id": "credits_10", "environment": "STAGING"}),
+    )
+    .await;
     assert!(staging["deliveries"][0]["body"].as_str().unwrap().contains("unknown_environment"), "{staging}");
     assert_eq!(credits(&c, &s).await, 0);
     // A production purchase still grants.

@@ -16,12 +16,7 @@ async fn unknown_fields_are_422() {
     let resp = c.post(stack().url("/v1/auth/anonymous")).json(&json!({"email": "a@b.c"})).send().await.unwrap();
     assert_error(resp, 422, "validation_failed").await;
     let s = sign_up(&c).await;
-    let resp = c
-        .post(stack().url("/v1/auth/refresh"))
-        .json(&json!({"refresh_token": s.refresh_token(), "device": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = c.post(stack().url("/v1/auth/refresh")).json(&json!({"refresh_token": s.refresh_token(), "device": "x"})).send().await.unwrap();
     assert_error(resp, 422, "validation_failed").await;
     // Rejected before anything happened: the token is still good.
     assert_eq!(refresh_raw(&c, s.refresh_token()).await.status(), 200);

@@ -8,6 +8,7 @@
 
 use integration_tests::*;
 use serde_json::{Value, json};
+use shared::entry::FromContext;
 
 /// Under the jobs' 30 s deadline in `bin/test`.
 const BEFORE_DEADLINE_SECS: u64 = 27;
@@ -17,7 +18,7 @@ const BEFORE_DEADLINE_SECS: u64 = 27;
 /// after its transaction committed. Returns the job id.
 async fn create_job_and_die_before_queueing(c: &reqwest::Client, s: &Session, upload_id: &str, key: Option<&str>) -> String {
     let hold = fault_rule(json!({"service": "sqs", "operation": "SendMessage", "match": s.user_id(), "fault": "latency", "ms": 60_000, "times": 3})).await;
-    let route = create_job::CreateJob::new(stack_context_via_faults(stack_settings()).await);
+    let route = create_job::CreateJob::from_context(stack_context_via_faults(stack_settings()).await).unwrap();
     let body = json!({"upload_id": upload_id, "style": style("standard")}).to_string();
     let mut headers = vec![("authorization".to_string(), format!("Bearer {}", s.access())), ("content-type".into(), "application/json".into())];
     if let Some(key) = key {

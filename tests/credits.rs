@@ -201,7 +201,9 @@ async fn sandbox_purchases_grant_only_where_allowed() {
     let c = client();
     let s = sign_up(&c).await;
     // The stack keeps the production default: sandbox purchases add nothing.
-    let bought = revenuecat_sim("POST", "/_sim/purchases", json!({"app_user_id": s.user_id(), "product_id": "credits_10", "environment": "SANDBOX", "deliver": true})).await;
+    let bought =
+        revenuecat_sim("POST", "/_sim/purchases", json!({"app_user_id": s.user_id(), "product_id": "credits_10", "environment": "SANDBOX", "deliver": true}))
+            .await;
     assert_eq!(bought["deliveries"][0]["status"], 200);
     assert_eq!(sync(&c, &s).await["granted"], 0);
     assert_eq!(credits(&c, &s).await, 0);
@@ -209,8 +211,10 @@ async fn sandbox_purchases_grant_only_where_allowed() {
     // A deployment that allows them (the same handler, in-process).
     let mut settings = shared::credits::CreditSettings::from_env().unwrap();
     settings.sandbox_grants = true;
-    let route = revenuecat_webhook::RevenueCatWebhook::new(stack_context(stack_settings()).await, settings).unwrap();
-    let second = revenuecat_sim("POST", "/_sim/purchases", json!({"app_user_id": s.user_id(), "product_id": "credits_10", "environment": "SANDBOX", "deliver": false})).await;
+    let route = revenuecat_webhook::RevenueCatWebhook::with_credits(stack_context(stack_settings()).await, settings).unwrap();
+    let second =
+        revenuecat_sim("POST", "/_sim/purchases", json!({"app_user_id": s.user_id(), "product_id": "credits_10", "environment": "SANDBOX", "deliver": false}))
+            .await;
     let body = second["event"].to_string();
     let auth = stack().var("REVENUECAT_WEBHOOK_AUTH");
     let (status, answer) = call_route(&route, "POST", "/v1/webhooks/revenuecat", &[("authorization", auth)], body.as_bytes()).await;
@@ -243,12 +247,29 @@ async fn an_event_for_an_unknown_user_is_200_and_kept_only_under_a_hash() {
 async fn stored_purchase_records_hold_no_payment_details() {
     let c = client();
     let s = sign_up(&c).await;
-    let bought = revenuecat_sim("POST", "/_sim/purchases", json!({"app_user_id": s.user_id(), "product_id": "credits_20",
-        "price": 9.99, "currency": "SEK", "country_code": "SE", "deliver": true})).await;
+    let bought = revenuecat_sim(
+        "POST",
+        "/_sim/purchases",
+        json!({"app_user_id": s.user_id(), "product_id": "credits_20",
+        "price": 9.99, "currency": "SEK", "country_code": "SE", "deliver": true}),
+    )
+    .await;
     event(json!({"type": "CANCELLATION", "transaction_id": bought["transaction_id"]})).await;
     let txn = bought["transaction_id"].as_str().unwrap();
     let items = scan_table().await;
-    let forbidden = ["price", "currency", "country_code", "store", "price_in_purchased_currency", "tax_percentage", "commission_percentage", "transaction_id", "original_transaction_id", "aliases", "app_id"];
+    let forbidden = [
+        "price",
+        "currency",
+        "country_code",
+        "store",
+        "price_in_purchased_currency",
+        "tax_percentage",
+        "commission_percentage",
+        "transaction_id",
+        "original_transaction_id",
+        "aliases",
+        "app_id",
+    ];
     for it in &items {
         for name in forbidden {
             assert!(!it.contains_key(name), "an item stores `{name}`: {it:?}");
@@ -258,7 +279,13 @@ async fn stored_purchase_records_hold_no_payment_details() {
             assert!(!text.contains(needle), "an item holds `{needle}`: {text}");
         }
     }
-    let purchase = items.iter().find(|it| it.get("entity").and_then(|e| e.as_s().ok()).is_some_and(|e| e == "purchase") && it.get("user_id").and_then(|u| u.as_s().ok()).is_some_and(|u| u == s.user_id())).unwrap();
+    let purchase = items
+        .iter()
+        .find(|it| {
+            it.get("entity").and_then(|e| e.as_s().ok()).is_some_and(|e| e == "purchase")
+                && it.get("user_id").and_then(|u| u.as_s().ok()).is_some_and(|u| u == s.user_id())
+        })
+        .unwrap();
     let mut names: Vec<&str> = purchase.keys().map(String::as_str).collect();
     names.sort();
     assert_eq!(names, ["credits", "entity", "gsi1pk", "gsi1sk", "pk", "product_id", "sk", "state", "updated_at", "user_id"]);

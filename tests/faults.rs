@@ -6,6 +6,8 @@
 //! job the reaper rescues at its deadline would hide the fault. The balance
 //! invariant is checked after each.
 
+use shared::entry::FromContext;
+use shared::ports::PipelineStore;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
@@ -96,12 +98,8 @@ async fn a_lost_answer_to_a_support_grant_reads_as_granted() {
     let env_file = std::env::temp_dir().join(format!("support-via-faults-{}.env", s.user_id()));
     std::fs::write(&env_file, via_faults).unwrap();
     let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/support");
-    let out = std::process::Command::new(bin)
-        .arg("--env-file")
-        .arg(&env_file)
-        .args(["grant-credits", s.user_id(), "4", "--reason", "goodwill"])
-        .output()
-        .unwrap();
+    let out =
+        std::process::Command::new(bin).arg("--env-file").arg(&env_file).args(["grant-credits", s.user_id(), "4", "--reason", "goodwill"]).output().unwrap();
     std::fs::remove_file(&env_file).ok();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
@@ -131,7 +129,11 @@ async fn a_provider_that_hangs_on_one_job_does_not_hold_up_the_reaper_for_the_ot
     // All pass their 30 s deadline within moments of each other, the hung one first.
     for (c, s, job_id) in &others {
         let job = wait_for_job(c, s, job_id, 50, finished).await;
-        assert_eq!((job["status"].as_str(), job["error"]["code"].as_str(), job["refunded"].as_bool()), (Some("failed"), Some("timed_out"), Some(true)), "{job}");
+        assert_eq!(
+            (job["status"].as_str(), job["error"]["code"].as_str(), job["refunded"].as_bool()),
+            (Some("failed"), Some("timed_out"), Some(true)),
+            "{job}"
+        );
         let took = seconds_to_finish(&job);
         assert!(took <= 30 + 6, "reaped in the first runs past its deadline, not after the hung one: {took} s");
         assert_eq!(credits(c, s).await, 1, "refunded");
@@ -173,7 +175,7 @@ async fn a_hung_database_gets_a_503_before_the_function_times_out() {
     }))
     .await;
     // `GET /v1/me` in-process with the production limits (the stack's are scaled for its emulator).
-    let route = get_me::GetMe::new(stack_context_via_faults(stack_settings()).await);
+    let route = get_me::GetMe::from_context(stack_context_via_faults(stack_settings()).await).unwrap();
     let started = Instant::now();
     let bearer = format!("Bearer {}", s.access());
     let (status, body) = call_route(&route, "GET", "/v1/me", &[("authorization", &bearer)], b"").await;
@@ -254,4 +256,3 @@ async fn a_deletion_cut_short_and_never_retried_is_finished_by_the_sweep() {
     assert!(!format!("{:?}", scan_table().await).contains(&format!("TRASH#{job_id}")));
     assert_eq!(assert_invariant(s.user_id()).await, 0);
 }
-

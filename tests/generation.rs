@@ -3,6 +3,7 @@
 //! reaper, deletion mid-generation, EXIF stripping and poison messages. The
 //! balance invariant is checked after each.
 
+use shared::ports::{JobStore, PipelineStore};
 use std::time::Duration;
 
 use integration_tests::*;
@@ -179,12 +180,8 @@ async fn the_photo_reaches_the_provider_without_exif() {
     let job = wait_for_job(&c, &s, &job_id, 30, finished).await;
     assert_succeeded_with_an_image(&c, &job).await;
     let task = &sim_tasks(s.user_id()).await[0];
-    let sent = reqwest::get(format!("{}/sim/tasks/{}/input", stack().var("KIE_SIM_URL"), task["task_id"].as_str().unwrap()))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let sent =
+        reqwest::get(format!("{}/sim/tasks/{}/input", stack().var("KIE_SIM_URL"), task["task_id"].as_str().unwrap())).await.unwrap().bytes().await.unwrap();
     assert!(!shared::photo_clean::has_exif(&sent), "the provider got no EXIF");
     assert_eq!(imagesize_of(&sent), (400, 400));
     let stored = c.get(job["input_url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
@@ -199,13 +196,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue() {
     sqs.send_message().queue_url(stack().var("QUEUE_URL")).message_body(&marker).send().await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(stack().var("DEAD_LETTER_QUEUE_URL"))
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
+        let out = sqs.receive_message().queue_url(stack().var("DEAD_LETTER_QUEUE_URL")).max_number_of_messages(10).send().await.unwrap();
         if out.messages().iter().any(|m| m.body() == Some(marker.as_str())) {
             break;
         }

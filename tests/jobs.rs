@@ -107,8 +107,13 @@ async fn unknown_styles_and_bad_keys_are_422_before_any_charge() {
         let body = assert_error(resp, 422, "validation_failed").await;
         assert!(body["error"]["message"].as_str().unwrap().contains(bad.0));
     }
-    let missing_field = c.post(stack().url("/v1/jobs")).bearer_auth(s.access())
-        .json(&serde_json::json!({"upload_id": id, "style": {"attire": "business_suit"}})).send().await.unwrap();
+    let missing_field = c
+        .post(stack().url("/v1/jobs"))
+        .bearer_auth(s.access())
+        .json(&serde_json::json!({"upload_id": id, "style": {"attire": "business_suit"}}))
+        .send()
+        .await
+        .unwrap();
     assert_error(missing_field, 422, "validation_failed").await;
     assert_error(create_job_raw(&c, &s, &id, "standard", Some(&"k".repeat(129))).await, 422, "validation_failed").await;
     assert_eq!(assert_invariant(s.user_id()).await, 2);

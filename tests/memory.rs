@@ -26,7 +26,11 @@ async fn a_batch_of_the_largest_photos_succeeds_and_an_oversized_one_fails_alone
     for ((c, s, job_id), photo) in jobs.iter().zip(&photos) {
         let job = wait_for_job(c, s, job_id, 60, finished).await;
         if photo.starts_with("over-limit") {
-            assert_eq!((job["status"].as_str(), job["error"]["code"].as_str(), job["refunded"].as_bool()), (Some("failed"), Some("invalid_image"), Some(true)), "{job}");
+            assert_eq!(
+                (job["status"].as_str(), job["error"]["code"].as_str(), job["refunded"].as_bool()),
+                (Some("failed"), Some("invalid_image"), Some(true)),
+                "{job}"
+            );
             assert!(job["error"]["message"].as_str().unwrap().contains("too large"), "{job}");
             assert_eq!(credits(c, s).await, 1, "refunded");
             assert!(sim_tasks(s.user_id()).await.is_empty(), "never sent to the provider");

@@ -3,6 +3,8 @@
 //! photo byte, IP address or price in the logs (captured at debug level), and
 //! no field beyond what the features need in the table. Links live minutes.
 
+use shared::entry::FromContext;
+use shared::ports::PipelineStore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -18,8 +20,57 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("user", &["user_id", "credits", "created_at", "active_jobs", "purchased", "owed", "purchases", "deleting"]),
         ("session", &["user_id", "session_id", "expires_at", "live_hashes", "consumed", "previous_hash", "rotated_at"]),
         ("ledger", &["user_id", "amount", "reason", "reference", "created_at"]),
-        ("upload", &["user_id", "upload_id", "s3_key", "content_type", "content_length", "created_at", "use_by", "job_id", "sweeping", "expires_at", "gsi1pk", "gsi1sk"]),
-        ("job", &["user_id", "job_id", "status", "attire", "background", "lighting", "quality", "credits_charged", "refunded", "created_at", "updated_at", "completed_at", "upload_id", "input_key", "result_key", "deadline_at", "task_id", "callback_hash", "claim", "lease_until", "watch_at", "poll_seq", "error_code", "error_message", "expires_at", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]),
+        (
+            "upload",
+            &[
+                "user_id",
+                "upload_id",
+                "s3_key",
+                "content_type",
+                "content_length",
+                "created_at",
+                "use_by",
+                "job_id",
+                "sweeping",
+                "expires_at",
+                "gsi1pk",
+                "gsi1sk",
+            ],
+        ),
+        (
+            "job",
+            &[
+                "user_id",
+                "job_id",
+                "status",
+                "attire",
+                "background",
+                "lighting",
+                "quality",
+                "credits_charged",
+                "refunded",
+                "created_at",
+                "updated_at",
+                "completed_at",
+                "upload_id",
+                "input_key",
+                "result_key",
+                "deadline_at",
+                "task_id",
+                "callback_hash",
+                "claim",
+                "lease_until",
+                "watch_at",
+                "poll_seq",
+                "error_code",
+                "error_message",
+                "expires_at",
+                "gsi1pk",
+                "gsi1sk",
+                "gsi2pk",
+                "gsi2sk",
+            ],
+        ),
         ("idempotency_key", &["user_id", "idempotency_key", "fingerprint", "job_id", "created_at", "expires_at"]),
         ("rate_limit", &["hits", "expires_at"]),
         ("signup_limit", &["hits", "expires_at"]),
@@ -54,7 +105,12 @@ async fn whole_flow(ip: IpAddr) -> (Session, Vec<(String, String)>) {
     secrets.push(("upload link signature".into(), query_value(upload_url, "X-Amz-Signature")));
 
     buy(s.user_id(), "credits_5", 0).await; // granted by the sync below
-    let paid = revenuecat_sim("POST", "/_sim/purchases", json!({"app_user_id": s.user_id(), "product_id": "credits_10", "price": 1234.56, "currency": "NOK", "country_code": "NO", "deliver": true})).await;
+    let paid = revenuecat_sim(
+        "POST",
+        "/_sim/purchases",
+        json!({"app_user_id": s.user_id(), "product_id": "credits_10", "price": 1234.56, "currency": "NOK", "country_code": "NO", "deliver": true}),
+    )
+    .await;
     assert_eq!(paid["deliveries"][0]["status"], 200);
     revenuecat_sim("POST", "/_sim/events", json!({"type": "CANCELLATION", "transaction_id": paid["transaction_id"]})).await;
     assert_eq!(sync_raw(&c, &s).await.status(), 200);
@@ -73,7 +129,12 @@ async fn whole_flow(ip: IpAddr) -> (Session, Vec<(String, String)>) {
         secrets.push(("KIE callback token".into(), query_value(callback, "token")));
     }
     // Nothing given to the app or to the provider names the user.
-    for (what, text) in [("upload link", upload_url.to_string()), ("input link", job["input_url"].to_string()), ("result link", job["result_url"].to_string()), ("the provider's task", task.to_string())] {
+    for (what, text) in [
+        ("upload link", upload_url.to_string()),
+        ("input link", job["input_url"].to_string()),
+        ("result link", job["result_url"].to_string()),
+        ("the provider's task", task.to_string()),
+    ] {
         assert!(!text.contains(s.user_id()), "the {what} carries the user id: {text}");
     }
     (s, secrets)
@@ -183,10 +244,11 @@ async fn with_a_retention_period_jobs_expire_and_read_as_gone() {
     let upload_id = upload(&c, &s, fixture("astronaut.jpg"), "image/jpeg").await;
     let mut settings = stack_settings();
     settings.result_retention_days = 7;
-    let route = create_job::CreateJob::new(stack_context(settings).await);
+    let route = create_job::CreateJob::from_context(stack_context(settings).await).unwrap();
     let body = json!({"upload_id": upload_id, "style": style("standard")}).to_string();
     let bearer = format!("Bearer {}", s.access());
-    let (status, job) = call_route(&route, "POST", "/v1/jobs", &[("content-type", "application/json"), ("authorization", bearer.as_str())], body.as_bytes()).await;
+    let (status, job) =
+        call_route(&route, "POST", "/v1/jobs", &[("content-type", "application/json"), ("authorization", bearer.as_str())], body.as_bytes()).await;
     assert_eq!(status, 202, "{job}");
     let job_id = job["job_id"].as_str().unwrap();
     let stored = store().await.job(s.user_id(), job_id).await.unwrap().unwrap();

@@ -5,6 +5,7 @@
 
 use integration_tests::*;
 use serde_json::{Value, json};
+use shared::entry::FromContext;
 
 async fn context_with_a_missing_queue() -> shared::context::AppContext {
     let mut settings = stack_settings();
@@ -19,7 +20,7 @@ async fn a_job_the_queue_refuses_is_failed_and_refunded_at_once() {
     grant(s.user_id(), 1).await;
     let upload_id = upload(&c, &s, fixture("astronaut.jpg"), "image/jpeg").await;
 
-    let route = create_job::CreateJob::new(context_with_a_missing_queue().await);
+    let route = create_job::CreateJob::from_context(context_with_a_missing_queue().await).unwrap();
     let body = json!({"upload_id": upload_id, "style": style("standard")}).to_string();
     let bearer = format!("Bearer {}", s.access());
     let headers = [("content-type", "application/json"), ("authorization", bearer.as_str())];

@@ -119,8 +119,13 @@ async fn bad_access_tokens_are_401() {
     let tampered = parts.join(".");
     let no_session = access_token::issue(&keys, &claims.sub, "0000000000000000000000000000dead", now(), 900);
 
-    for (what, token) in [("expired", expired), ("wrong signature", wrong_signature), ("tampered", tampered),
-                          ("unknown session", no_session), ("garbage", "abc.def.ghi".to_string())] {
+    for (what, token) in [
+        ("expired", expired),
+        ("wrong signature", wrong_signature),
+        ("tampered", tampered),
+        ("unknown session", no_session),
+        ("garbage", "abc.def.ghi".to_string()),
+    ] {
         let body = assert_error(me_raw(&c, &token).await, 401, "unauthorized").await;
         assert!(!body.to_string().contains(&token), "{what}: the token is not echoed");
     }

@@ -14,12 +14,8 @@ async fn the_catalog_is_public_and_complete() {
         assert!(options.len() >= min, "{field}");
         assert!(options.iter().all(|o| o["id"].is_string() && o["label"].is_string() && o.as_object().unwrap().len() == 2));
     }
-    let quality: Vec<(String, i64)> = body["quality"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| (q["id"].as_str().unwrap().to_string(), q["credits"].as_i64().unwrap()))
-        .collect();
+    let quality: Vec<(String, i64)> =
+        body["quality"].as_array().unwrap().iter().map(|q| (q["id"].as_str().unwrap().to_string(), q["credits"].as_i64().unwrap())).collect();
     assert_eq!(quality, vec![("standard".to_string(), 1), ("high".to_string(), 2)]);
     let defaults: StyleChoice = serde_json::from_value(body["defaults"].clone()).unwrap();
     assert_eq!(defaults.quality, "standard");

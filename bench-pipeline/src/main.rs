@@ -35,13 +35,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn summary(name: &str, mut v: Vec<f64>) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!(
-        "{name:<48} n={:<3} p50={:>7.1} ms  p95={:>7.1} ms  max={:>7.1} ms",
-        v.len(),
-        percentile(&v, 0.5),
-        percentile(&v, 0.95),
-        v[v.len() - 1]
-    );
+    println!("{name:<48} n={:<3} p50={:>7.1} ms  p95={:>7.1} ms  max={:>7.1} ms", v.len(), percentile(&v, 0.5), percentile(&v, 0.95), v[v.len() - 1]);
 }
 
 #[tokio::main]
@@ -92,10 +86,7 @@ async fn main() {
             settled_at.entry(job_id).or_insert(at);
         }
     }
-    let latencies: Vec<f64> = jobs
-        .iter()
-        .filter_map(|(_, id, _)| Some((settled_at.get(id)? / 1000 - completed.get(id)?) as f64))
-        .collect();
+    let latencies: Vec<f64> = jobs.iter().filter_map(|(_, id, _)| Some((settled_at.get(id)? / 1000 - completed.get(id)?) as f64)).collect();
     let busy_times: Vec<f64> = jobs.iter().filter_map(|(_, id, _)| busy.get(id).copied()).collect();
     let step_counts: Vec<f64> = jobs.iter().filter_map(|(_, id, _)| steps.get(id).map(|n| *n as f64)).collect();
 

@@ -8,9 +8,10 @@
 //! does not run, and its row is the request path alone.
 
 use serde_json::{Value, json};
+use shared::adapters::revenuecat::RevenueCatClient;
 use shared::credits::CreditSettings;
+use shared::entry::FromContext;
 use shared::error::BoxError;
-use shared::revenuecat::RevenueCatClient;
 
 use crate::harness::{Call, Outcome};
 use crate::report::Row;
@@ -37,9 +38,9 @@ impl Routes {
         let c = || run.b.ctx.clone();
         let revenuecat = RevenueCatClient::new(env("REVENUECAT_API_BASE_URL")?, env("REVENUECAT_API_KEY")?);
         Ok(Routes {
-            webhook: revenuecat_webhook::RevenueCatWebhook::new(c(), CreditSettings::from_env()?)?,
-            sync: credits_sync::CreditsSync::new(c(), CreditSettings::from_env()?, revenuecat),
-            delete_me: delete_me::DeleteMe::new(c()),
+            webhook: revenuecat_webhook::RevenueCatWebhook::with_credits(c(), CreditSettings::from_env()?)?,
+            sync: credits_sync::CreditsSync::with(c(), CreditSettings::from_env()?, revenuecat),
+            delete_me: delete_me::DeleteMe::from_context(c()).unwrap(),
         })
     }
 }

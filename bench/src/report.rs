@@ -105,7 +105,11 @@ fn list_text(grouped: &[(String, usize)]) -> String {
 pub fn render(rows: &[Row]) -> String {
     let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(5).max(5);
     let mut out = String::new();
-    let _ = writeln!(out, "{:<width$}  {:>6}  {:>5}  {:>7}  {:>10}  {:>4}  AWS calls (service.Operation × n)", "route", "status", "calls", "session", "median ms", "runs");
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>6}  {:>5}  {:>7}  {:>10}  {:>4}  AWS calls (service.Operation × n)",
+        "route", "status", "calls", "session", "median ms", "runs"
+    );
     let _ = writeln!(out, "{}", "-".repeat(width + 48 + 34));
     for row in rows {
         let variants = row.variants();

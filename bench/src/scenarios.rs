@@ -4,11 +4,14 @@
 //! Jobs are deleted as they go, so the 3-active-jobs limit never binds. The
 //! purchase and account-deletion routes are in [`crate::credits`].
 
+use shared::entry::FromContext;
+use shared::entry::Function;
+use shared::ports::{LedgerStore, PhotoStore};
 use std::net::IpAddr;
 
 use rand::Rng;
 use serde_json::{Value, json};
-use shared::adapters::dynamo::ledger::{LedgerReason, Posting};
+use shared::credits::ledger::{LedgerReason, Posting};
 use shared::error::BoxError;
 
 use crate::harness::{Bench, Call, Outcome};
@@ -34,16 +37,16 @@ impl Routes {
     async fn new(b: &Bench) -> Result<Self, BoxError> {
         let c = || b.ctx.clone();
         Ok(Routes {
-            anonymous: auth_anonymous::AuthAnonymous::new(c()),
-            refresh: auth_refresh::AuthRefresh::new(c()),
-            me: get_me::GetMe::new(c()),
+            anonymous: auth_anonymous::AuthAnonymous::from_context(c()).unwrap(),
+            refresh: auth_refresh::AuthRefresh::from_context(c()).unwrap(),
+            me: get_me::GetMe::from_context(c()).unwrap(),
             // Needs no settings or clients: its constructor reads nothing.
             styles: get_styles::GetStyles::from_env().await?,
-            upload: create_upload::CreateUpload::new(c()),
-            create: create_job::CreateJob::new(c()),
-            list: list_jobs::ListJobs::new(c()),
-            get: get_job::GetJob::new(c()),
-            delete: delete_job::DeleteJob::new(c()),
+            upload: create_upload::CreateUpload::from_context(c()).unwrap(),
+            create: create_job::CreateJob::from_context(c()).unwrap(),
+            list: list_jobs::ListJobs::from_context(c()).unwrap(),
+            get: get_job::GetJob::from_context(c()).unwrap(),
+            delete: delete_job::DeleteJob::from_context(c()).unwrap(),
         })
     }
 }
@@ -184,14 +187,14 @@ pub async fn run_all(b: &Bench, runs: usize) -> Result<Vec<Row>, BoxError> {
 
     // Below the route level, on a GET /v1/me request of a live session.
     let req = Call::new("GET", "/v1/me", "/v1/me").bearer(&main.access).build()?;
-    let (mut sig, mut live) = (Row::new("  AppContext::authenticate (token signature)"), Row::new("  AppContext::authenticate_live (+ session read)"));
+    let (mut sig, mut live) = (Row::new("  App::claims (token signature)"), Row::new("  sessions::require_live (+ session read)"));
     for _ in 0..runs {
-        let (ok, calls, t) = b.measure(async || b.ctx.authenticate(&req).is_ok()).await;
+        let (ok, calls, t) = b.measure(async || b.ctx.claims(shared::http::request::authorization(&req)).is_ok()).await;
         if !ok {
             return Err("authenticate refused a fresh token".into());
         }
         sig.add_run(None, calls, t);
-        let (ok, calls, t) = b.measure(async || b.ctx.authenticate_live(&req).await.is_ok()).await;
+        let (ok, calls, t) = b.measure(async || authenticate_live(&b.ctx, &req).await).await;
         if !ok {
             return Err("authenticate_live refused a live session".into());
         }
@@ -238,7 +241,8 @@ pub async fn run_all(b: &Bench, runs: usize) -> Result<Vec<Row>, BoxError> {
     }
     rows.push(row);
 
-    let (mut plain, mut keyed, mut replay) = (Row::new("POST /v1/jobs"), Row::new("POST /v1/jobs (Idempotency-Key)"), Row::new("POST /v1/jobs (idempotent replay)"));
+    let (mut plain, mut keyed, mut replay) =
+        (Row::new("POST /v1/jobs"), Row::new("POST /v1/jobs (Idempotency-Key)"), Row::new("POST /v1/jobs (idempotent replay)"));
     let (mut get, mut delete) = (Row::new("GET /v1/jobs/{job_id}"), Row::new("DELETE /v1/jobs/{job_id}"));
     for i in 0..runs {
         let first = match pool.pop() {
@@ -287,4 +291,10 @@ pub async fn run_all(b: &Bench, runs: usize) -> Result<Vec<Row>, BoxError> {
     rows.extend([plain, keyed, replay, list, get, delete]);
     rows.extend(crate::credits::run_all(&run, runs).await?);
     Ok(rows)
+}
+
+/// Verified claims whose session is confirmed alive (what a bearer route does first).
+async fn authenticate_live(ctx: &shared::context::AppContext, req: &shared::http::Request) -> bool {
+    let Ok(claims) = ctx.claims(shared::http::request::authorization(req)) else { return false };
+    shared::usecases::sessions::require_live(&ctx.store, claims, shared::time::now()).await.is_ok()
 }

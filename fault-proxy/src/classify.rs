@@ -60,27 +60,13 @@ pub struct RequestInfo {
 }
 
 /// The `x-amz-target` prefixes of the JSON-protocol services.
-const TARGETS: [(&str, Service); 3] = [
-    ("DynamoDB_20120810.", Service::DynamoDb),
-    ("AmazonSQS.", Service::Sqs),
-    ("secretsmanager.", Service::SecretsManager),
-];
+const TARGETS: [(&str, Service); 3] = [("DynamoDB_20120810.", Service::DynamoDb), ("AmazonSQS.", Service::Sqs), ("secretsmanager.", Service::SecretsManager)];
 
 /// Classifies a request from its method, path and query, headers and body.
-pub fn classify(
-    method: &Method,
-    path: &str,
-    query: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> RequestInfo {
+pub fn classify(method: &Method, path: &str, query: &str, headers: &HeaderMap, body: &[u8]) -> RequestInfo {
     let presigned = query_keys(query).any(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Signature"));
     let target = header(headers, "x-amz-target");
-    let by_target = target.and_then(|t| {
-        TARGETS.iter().find_map(|(prefix, service)| {
-            t.strip_prefix(prefix).map(|op| (*service, op.to_string()))
-        })
-    });
+    let by_target = target.and_then(|t| TARGETS.iter().find_map(|(prefix, service)| t.strip_prefix(prefix).map(|op| (*service, op.to_string()))));
     let (service, operation) = match by_target {
         Some(found) => found,
         None => match header(headers, "authorization").and_then(scope_service) {
@@ -88,18 +74,8 @@ pub fn classify(
             Some(other) => (other, "Other".to_string()),
         },
     };
-    let (tables, transact_items) = if service == Service::DynamoDb {
-        dynamodb_tables(&operation, body)
-    } else {
-        (Vec::new(), 0)
-    };
-    RequestInfo {
-        service,
-        operation,
-        tables,
-        transact_items,
-        presigned,
-    }
+    let (tables, transact_items) = if service == Service::DynamoDb { dynamodb_tables(&operation, body) } else { (Vec::new(), 0) };
+    RequestInfo { service, operation, tables, transact_items, presigned }
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -120,10 +96,7 @@ fn scope_service(authorization: &str) -> Option<Service> {
 
 /// The `key=value` pairs of a query string, undecoded (only ASCII names are looked at).
 fn query_keys(query: &str) -> impl Iterator<Item = (&str, &str)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+    query.split('&').filter(|pair| !pair.is_empty()).map(|pair| pair.split_once('=').unwrap_or((pair, "")))
 }
 
 /// The S3 operation of a path-style request, or `Other`.
@@ -131,9 +104,7 @@ fn s3_operation(method: &Method, path: &str, query: &str, headers: &HeaderMap) -
     let has = |name: &str| query_keys(query).any(|(k, _)| k == name);
     let value = |name: &str| query_keys(query).find(|(k, _)| *k == name).map(|(_, v)| v);
     // The Rust SDK names most S3 operations itself in `x-id` (presigned URLs included).
-    if let Some(named) =
-        value("x-id").filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()))
-    {
+    if let Some(named) = value("x-id").filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric())) {
         return named.to_string();
     }
     let trimmed = path.trim_start_matches('/');
@@ -142,21 +113,14 @@ fn s3_operation(method: &Method, path: &str, query: &str, headers: &HeaderMap) -
     let on_bucket = !bucket.is_empty() && key.is_empty();
     // Query names that select another sub-resource of an object (`?tagging`, `?acl`, …) make
     // the request something other than the plain object operation.
-    let plain = query_keys(query).all(|(k, _)| {
-        k == "x-id"
-            || k == "versionId"
-            || k.starts_with("response-")
-            || k.to_ascii_lowercase().starts_with("x-amz-")
-    });
+    let plain = query_keys(query).all(|(k, _)| k == "x-id" || k == "versionId" || k.starts_with("response-") || k.to_ascii_lowercase().starts_with("x-amz-"));
     let operation = match *method {
         Method::POST if on_bucket && has("delete") => "DeleteObjects",
         Method::POST if on_object && has("uploads") => "CreateMultipartUpload",
         Method::POST if on_object && has("uploadId") => "CompleteMultipartUpload",
         Method::PUT if on_object && has("uploadId") && has("partNumber") => "UploadPart",
         Method::DELETE if on_object && has("uploadId") => "AbortMultipartUpload",
-        Method::PUT if on_object && plain && headers.contains_key("x-amz-copy-source") => {
-            "CopyObject"
-        }
+        Method::PUT if on_object && plain && headers.contains_key("x-amz-copy-source") => "CopyObject",
         Method::PUT if on_object && plain => "PutObject",
         Method::GET if on_object && plain => "GetObject",
         Method::HEAD if on_object && plain => "HeadObject",
@@ -217,9 +181,7 @@ mod tests {
     }
 
     fn s3(method: Method, path_and_query: &str, headers: &[(&'static str, &str)]) -> String {
-        let (path, query) = path_and_query
-            .split_once('?')
-            .unwrap_or((path_and_query, ""));
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let info = classify(&method, path, query, &with(headers), b"");
         assert_eq!(info.service, Service::S3);
         info.operation
@@ -238,23 +200,14 @@ mod tests {
 
         let headers = with(&[("x-amz-target", "DynamoDB_20120810.BatchWriteItem")]);
         let body = br#"{"RequestItems":{"a":[],"b":[]}}"#;
-        assert_eq!(
-            classify(&Method::POST, "/", "", &headers, body).tables,
-            ["a", "b"]
-        );
+        assert_eq!(classify(&Method::POST, "/", "", &headers, body).tables, ["a", "b"]);
         let headers = with(&[("x-amz-target", "DynamoDB_20120810.GetItem")]);
         let info = classify(&Method::POST, "/", "", &headers, br#"{"TableName":"x"}"#);
-        assert_eq!(
-            (info.tables, info.transact_items),
-            (vec!["x".to_string()], 0)
-        );
+        assert_eq!((info.tables, info.transact_items), (vec!["x".to_string()], 0));
 
         let headers = with(&[("x-amz-target", "AmazonSQS.SendMessage")]);
         let info = classify(&Method::POST, "/", "", &headers, b"{}");
-        assert_eq!(
-            (info.service, info.operation.as_str()),
-            (Service::Sqs, "SendMessage")
-        );
+        assert_eq!((info.service, info.operation.as_str()), (Service::Sqs, "SendMessage"));
         let headers = with(&[("x-amz-target", "secretsmanager.GetSecretValue")]);
         let info = classify(&Method::POST, "/", "", &headers, b"{}");
         assert_eq!(info.service, Service::SecretsManager);
@@ -265,77 +218,29 @@ mod tests {
     fn credential_scope_is_the_fallback() {
         let auth = "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/sqs/aws4_request, \
                     SignedHeaders=host, Signature=abc";
-        let info = classify(
-            &Method::POST,
-            "/",
-            "",
-            &with(&[("authorization", auth)]),
-            b"",
-        );
-        assert_eq!(
-            (info.service, info.operation.as_str()),
-            (Service::Sqs, "Other")
-        );
+        let info = classify(&Method::POST, "/", "", &with(&[("authorization", auth)]), b"");
+        assert_eq!((info.service, info.operation.as_str()), (Service::Sqs, "Other"));
         let auth = auth.replace("/sqs/", "/s3/");
-        let info = classify(
-            &Method::GET,
-            "/b/k",
-            "",
-            &with(&[("authorization", &auth)]),
-            b"",
-        );
-        assert_eq!(
-            (info.service, info.operation.as_str()),
-            (Service::S3, "GetObject")
-        );
+        let info = classify(&Method::GET, "/b/k", "", &with(&[("authorization", &auth)]), b"");
+        assert_eq!((info.service, info.operation.as_str()), (Service::S3, "GetObject"));
     }
 
     #[test]
     fn s3_operations() {
-        assert_eq!(
-            s3(Method::PUT, "/b/k/x.jpg?x-id=PutObject", &[]),
-            "PutObject"
-        );
+        assert_eq!(s3(Method::PUT, "/b/k/x.jpg?x-id=PutObject", &[]), "PutObject");
         assert_eq!(s3(Method::GET, "/b/k?x-id=GetObject", &[]), "GetObject");
         assert_eq!(s3(Method::HEAD, "/b/k", &[]), "HeadObject");
-        assert_eq!(
-            s3(Method::DELETE, "/b/k?x-id=DeleteObject", &[]),
-            "DeleteObject"
-        );
-        assert_eq!(
-            s3(Method::POST, "/b?delete&x-id=DeleteObjects", &[]),
-            "DeleteObjects"
-        );
-        assert_eq!(
-            s3(Method::GET, "/b?list-type=2&prefix=u%2F", &[]),
-            "ListObjectsV2"
-        );
+        assert_eq!(s3(Method::DELETE, "/b/k?x-id=DeleteObject", &[]), "DeleteObject");
+        assert_eq!(s3(Method::POST, "/b?delete&x-id=DeleteObjects", &[]), "DeleteObjects");
+        assert_eq!(s3(Method::GET, "/b?list-type=2&prefix=u%2F", &[]), "ListObjectsV2");
         assert_eq!(s3(Method::GET, "/b?prefix=u", &[]), "Other");
-        assert_eq!(
-            s3(Method::PUT, "/b/k", &[("x-amz-copy-source", "b/src")]),
-            "CopyObject"
-        );
-        assert_eq!(
-            s3(Method::POST, "/b/k?uploads", &[]),
-            "CreateMultipartUpload"
-        );
-        assert_eq!(
-            s3(Method::PUT, "/b/k?partNumber=1&uploadId=u", &[]),
-            "UploadPart"
-        );
-        assert_eq!(
-            s3(Method::POST, "/b/k?uploadId=u", &[]),
-            "CompleteMultipartUpload"
-        );
-        assert_eq!(
-            s3(Method::DELETE, "/b/k?uploadId=u", &[]),
-            "AbortMultipartUpload"
-        );
+        assert_eq!(s3(Method::PUT, "/b/k", &[("x-amz-copy-source", "b/src")]), "CopyObject");
+        assert_eq!(s3(Method::POST, "/b/k?uploads", &[]), "CreateMultipartUpload");
+        assert_eq!(s3(Method::PUT, "/b/k?partNumber=1&uploadId=u", &[]), "UploadPart");
+        assert_eq!(s3(Method::POST, "/b/k?uploadId=u", &[]), "CompleteMultipartUpload");
+        assert_eq!(s3(Method::DELETE, "/b/k?uploadId=u", &[]), "AbortMultipartUpload");
         assert_eq!(s3(Method::PUT, "/b/k?tagging", &[]), "Other");
-        assert_eq!(
-            s3(Method::PUT, "/b/k?tagging&x-id=PutObjectTagging", &[]),
-            "PutObjectTagging"
-        );
+        assert_eq!(s3(Method::PUT, "/b/k?tagging&x-id=PutObjectTagging", &[]), "PutObjectTagging");
         assert_eq!(s3(Method::PUT, "/b", &[]), "Other");
     }
 

@@ -16,14 +16,8 @@ pub const DEFAULT_LATENCY_MS: u64 = 200;
 
 /// The request fault kinds a rate can draw, in the order their intervals are laid out on the
 /// one draw per request (see [`Rates`]).
-pub const RATE_ORDER: [FaultKind; 6] = [
-    FaultKind::Conflict,
-    FaultKind::Throttle,
-    FaultKind::ServerError,
-    FaultKind::Reset,
-    FaultKind::LostResponse,
-    FaultKind::Latency,
-];
+pub const RATE_ORDER: [FaultKind; 6] =
+    [FaultKind::Conflict, FaultKind::Throttle, FaultKind::ServerError, FaultKind::Reset, FaultKind::LostResponse, FaultKind::Latency];
 
 /// A probability per fault kind, applied to the eligible requests no rule took.
 ///
@@ -108,32 +102,20 @@ impl Rates {
 
     /// Whether no rate can ever fire.
     pub fn is_zero(&self) -> bool {
-        RATE_ORDER
-            .iter()
-            .chain(&[FaultKind::DuplicateDelivery, FaultKind::LoseBatch])
-            .all(|k| self.rate(*k) == 0.0)
+        RATE_ORDER.iter().chain(&[FaultKind::DuplicateDelivery, FaultKind::LoseBatch]).all(|k| self.rate(*k) == 0.0)
     }
 
     /// Rejects probabilities outside 0..=1 and request rates adding up to more than 1.
     pub fn validate(&self) -> Result<(), String> {
-        for kind in RATE_ORDER
-            .iter()
-            .chain(&[FaultKind::DuplicateDelivery, FaultKind::LoseBatch])
-        {
+        for kind in RATE_ORDER.iter().chain(&[FaultKind::DuplicateDelivery, FaultKind::LoseBatch]) {
             let p = self.rate(*kind);
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!(
-                    "{} must be a probability between 0 and 1, got {p}",
-                    kind.as_str()
-                ));
+                return Err(format!("{} must be a probability between 0 and 1, got {p}", kind.as_str()));
             }
         }
         let total: f64 = RATE_ORDER.iter().map(|k| self.rate(*k)).sum();
         if total > 1.0 + 1e-9 {
-            return Err(format!(
-                "the request rates ({}) add up to {total}, more than 1",
-                RATE_ORDER.map(FaultKind::as_str).join(", ")
-            ));
+            return Err(format!("the request rates ({}) add up to {total}, more than 1", RATE_ORDER.map(FaultKind::as_str).join(", ")));
         }
         Ok(())
     }
@@ -143,26 +125,17 @@ impl Rates {
         let mut rates = Rates::default();
         let mut seen: Vec<&str> = Vec::new();
         for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, value) = pair
-                .split_once('=')
-                .map(|(n, v)| (n.trim(), v.trim()))
-                .ok_or_else(|| format!("`{pair}` is not name=value"))?;
+            let (name, value) = pair.split_once('=').map(|(n, v)| (n.trim(), v.trim())).ok_or_else(|| format!("`{pair}` is not name=value"))?;
             if seen.contains(&name) {
                 return Err(format!("`{pair}`: {name} is given twice"));
             }
             seen.push(name);
             match name {
                 "latency_ms" => {
-                    rates.latency_ms = value.parse().map_err(|_| {
-                        format!("`{pair}`: latency_ms must be a whole number of milliseconds")
-                    })?;
+                    rates.latency_ms = value.parse().map_err(|_| format!("`{pair}`: latency_ms must be a whole number of milliseconds"))?;
                 }
                 "seed" => {
-                    rates.seed = Some(
-                        value
-                            .parse()
-                            .map_err(|_| format!("`{pair}`: seed must be a whole number"))?,
-                    );
+                    rates.seed = Some(value.parse().map_err(|_| format!("`{pair}`: seed must be a whole number"))?);
                 }
                 _ => {
                     let slot = rates.rate_mut(name).ok_or_else(|| {
@@ -175,9 +148,7 @@ impl Rates {
                         .parse::<f64>()
                         .ok()
                         .filter(|p| (0.0..=1.0).contains(p))
-                        .ok_or_else(|| {
-                            format!("`{pair}`: {name} must be a probability between 0 and 1")
-                        })?;
+                        .ok_or_else(|| format!("`{pair}`: {name} must be a probability between 0 and 1"))?;
                 }
             }
         }
@@ -221,8 +192,7 @@ impl FaultConfig {
         let rules = match rules.map(str::trim).filter(|r| !r.is_empty()) {
             None => Vec::new(),
             Some(text) => {
-                let json: Value = serde_json::from_str(text)
-                    .map_err(|e| ConfigError::Rules(format!("not JSON: {e}")))?;
+                let json: Value = serde_json::from_str(text).map_err(|e| ConfigError::Rules(format!("not JSON: {e}")))?;
                 parse_rules(json).map_err(ConfigError::Rules)?
             }
         };
@@ -246,13 +216,8 @@ pub fn parse_rules(json: Value) -> Result<Vec<RuleSpec>, String> {
     list.into_iter()
         .enumerate()
         .map(|(i, value)| {
-            let at = if many {
-                format!("rule {i}: ")
-            } else {
-                String::new()
-            };
-            let spec: RuleSpec =
-                serde_json::from_value(value).map_err(|e| format!("{at}invalid rule: {e}"))?;
+            let at = if many { format!("rule {i}: ") } else { String::new() };
+            let spec: RuleSpec = serde_json::from_value(value).map_err(|e| format!("{at}invalid rule: {e}"))?;
             spec.validate().map_err(|e| format!("{at}{e}"))?;
             Ok(spec)
         })
@@ -265,13 +230,8 @@ mod tests {
 
     #[test]
     fn the_env_format_parses() {
-        let rates =
-            Rates::parse("conflict=0.05, throttle=0.02,server_error=0.01,lost_response=0.01,latency_ms=30,seed=7,")
-                .expect("rates");
-        assert_eq!(
-            (rates.conflict, rates.throttle, rates.latency_ms),
-            (0.05, 0.02, 30)
-        );
+        let rates = Rates::parse("conflict=0.05, throttle=0.02,server_error=0.01,lost_response=0.01,latency_ms=30,seed=7,").expect("rates");
+        assert_eq!((rates.conflict, rates.throttle, rates.latency_ms), (0.05, 0.02, 30));
         assert_eq!(rates.seed, Some(7));
         assert_eq!(Rates::parse("").expect("empty"), Rates::default());
         assert!(Rates::default().is_zero());
@@ -297,40 +257,20 @@ mod tests {
 
     #[test]
     fn rules_load_from_json() {
-        let config = FaultConfig::parse(
-            None,
-            Some(r#"[{"fault": "conflict", "match": "USER#1"}, {"fault": "latency", "ms": 5}]"#),
-        )
-        .expect("config");
+        let config = FaultConfig::parse(None, Some(r#"[{"fault": "conflict", "match": "USER#1"}, {"fault": "latency", "ms": 5}]"#)).expect("config");
         assert_eq!(config.rules.len(), 2);
         assert!(!config.is_off());
-        assert!(
-            FaultConfig::parse(Some(""), Some(" "))
-                .expect("off")
-                .is_off()
-        );
-        let err = FaultConfig::parse(None, Some(r#"[{"fault": "latency"}, {"fault": "reset"}]"#))
-            .expect_err("bad");
-        assert!(
-            err.to_string().starts_with("AWS_FAULT_RULES: rule 0:"),
-            "{err}"
-        );
+        assert!(FaultConfig::parse(Some(""), Some(" ")).expect("off").is_off());
+        let err = FaultConfig::parse(None, Some(r#"[{"fault": "latency"}, {"fault": "reset"}]"#)).expect_err("bad");
+        assert!(err.to_string().starts_with("AWS_FAULT_RULES: rule 0:"), "{err}");
         assert!(FaultConfig::parse(None, Some("nope")).is_err());
-        assert!(
-            FaultConfig::parse(Some("x=1"), None)
-                .expect_err("bad")
-                .to_string()
-                .starts_with("AWS_FAULTS:")
-        );
+        assert!(FaultConfig::parse(Some("x=1"), None).expect_err("bad").to_string().starts_with("AWS_FAULTS:"));
     }
 
     #[test]
     fn rates_deserialize_strictly() {
         let rates: Rates = serde_json::from_str(r#"{"throttle": 0.5, "seed": 3}"#).expect("rates");
-        assert_eq!(
-            (rates.throttle, rates.latency_ms, rates.seed),
-            (0.5, DEFAULT_LATENCY_MS, Some(3))
-        );
+        assert_eq!((rates.throttle, rates.latency_ms, rates.seed), (0.5, DEFAULT_LATENCY_MS, Some(3)));
         assert!(serde_json::from_str::<Rates>(r#"{"thrrottle": 0.5}"#).is_err());
         let bad: Rates = serde_json::from_str(r#"{"reset": 1.5}"#).expect("parses");
         assert!(bad.validate().is_err());

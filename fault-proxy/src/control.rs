@@ -21,10 +21,7 @@ use crate::wire::Response;
 fn answer(status: StatusCode, body: &Value) -> Response {
     let mut resp = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -57,10 +54,7 @@ pub(crate) fn handle(faults: &Faults, method: &Method, path: &str, body: &Bytes)
             let json = match serde_json::from_slice::<Value>(body) {
                 Ok(json) => json,
                 Err(e) => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        &format!("Invalid rule: not JSON: {e}"),
-                    );
+                    return error(StatusCode::BAD_REQUEST, &format!("Invalid rule: not JSON: {e}"));
                 }
             };
             let single = json.is_object();
@@ -83,9 +77,6 @@ pub(crate) fn handle(faults: &Faults, method: &Method, path: &str, body: &Bytes)
             faults.reset();
             ok(json!({"reset": true}))
         }
-        _ => error(
-            StatusCode::NOT_FOUND,
-            &format!("No control route for {method} {path}"),
-        ),
+        _ => error(StatusCode::NOT_FOUND, &format!("No control route for {method} {path}")),
     }
 }

@@ -57,21 +57,14 @@ impl FaultKind {
     /// Whether this fault can happen to `operation` of `service`.
     pub fn applies_to(self, service: Service, operation: &str) -> bool {
         match self {
-            FaultKind::Conflict => {
-                service == Service::DynamoDb && CONFLICT_OPERATIONS.contains(&operation)
-            }
+            FaultKind::Conflict => service == Service::DynamoDb && CONFLICT_OPERATIONS.contains(&operation),
             FaultKind::ProvisionedThroughput => service == Service::DynamoDb,
             FaultKind::SlowDown => service == Service::S3,
-            FaultKind::Throttle
-            | FaultKind::ServerError
-            | FaultKind::Reset
-            | FaultKind::Latency
-            | FaultKind::LostResponse => true,
+            FaultKind::Throttle | FaultKind::ServerError | FaultKind::Reset | FaultKind::Latency | FaultKind::LostResponse => true,
             FaultKind::DuplicateDelivery | FaultKind::LoseBatch => false,
         }
     }
 }
 
 /// The DynamoDB operations a write conflict can happen to.
-pub const CONFLICT_OPERATIONS: [&str; 4] =
-    ["TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"];
+pub const CONFLICT_OPERATIONS: [&str; 4] = ["TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"];

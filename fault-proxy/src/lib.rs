@@ -68,10 +68,7 @@ impl Faults {
         });
         if let Err(e) = config.rates.validate() {
             tracing::error!(error = %e, "fault-proxy: invalid start rates, all set to 0");
-            config.rates = Rates {
-                seed: config.rates.seed,
-                ..Rates::default()
-            };
+            config.rates = Rates { seed: config.rates.seed, ..Rates::default() };
         }
         let client = reqwest::Client::builder()
             // The emulator is on loopback: never through a proxy from the environment.
@@ -81,13 +78,7 @@ impl Faults {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Faults {
-            inner: Arc::new(Inner {
-                upstream: upstream.into().trim_end_matches('/').to_string(),
-                client,
-                state: Mutex::new(State::new(config)),
-            }),
-        }
+        Faults { inner: Arc::new(Inner { upstream: upstream.into().trim_end_matches('/').to_string(), client, state: Mutex::new(State::new(config)) }) }
     }
 
     /// Serves the proxy and its control API on `listener` until the task is aborted.
@@ -143,7 +134,7 @@ impl Faults {
 
     /// The rules, oldest first, each with `id`, `matched`, `fired` and `spent`.
     pub fn rules(&self) -> Value {
-        Value::Array(self.state().rules.iter().map(|r| r.view()).collect())
+        Value::Array(self.state().rules.iter().map(rules::Rule::view).collect())
     }
 
     /// The rates in force.
@@ -169,7 +160,7 @@ impl Faults {
         json!({
             "upstream": self.inner.upstream,
             "rates": st.rates,
-            "rules": st.rules.iter().map(|r| r.view()).collect::<Vec<_>>(),
+            "rules": st.rules.iter().map(rules::Rule::view).collect::<Vec<_>>(),
             "stats": st.stats.view(),
         })
     }
@@ -180,9 +171,6 @@ impl Faults {
 
     /// Locks the state; a panic elsewhere while holding it does not poison the proxy.
     fn state(&self) -> MutexGuard<'_, State> {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

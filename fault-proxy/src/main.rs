@@ -27,9 +27,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         match flag.as_str() {
             "--upstream" => upstream = Some(value()?),
             "--port" => {
-                port = value()?
-                    .parse::<u16>()
-                    .map_err(|e| format!("--port: {e}"))?
+                port = value()?.parse::<u16>().map_err(|e| format!("--port: {e}"))?;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
@@ -70,13 +68,7 @@ mod tests {
     #[test]
     fn flags_parse() {
         let args = parse("--upstream http://127.0.0.1:5000 --port 7").expect("args");
-        assert_eq!(
-            args,
-            Args {
-                upstream: "http://127.0.0.1:5000".into(),
-                port: 7
-            }
-        );
+        assert_eq!(args, Args { upstream: "http://127.0.0.1:5000".into(), port: 7 });
         assert_eq!(parse("--upstream http://x").expect("args").port, 0);
         assert!(parse("--port 1").is_err());
         assert!(parse("--upstream https://x").is_err());

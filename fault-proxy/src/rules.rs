@@ -108,14 +108,10 @@ impl RuleSpec {
             return Err(format!("fault {fault} only applies to service sqs_trigger"));
         }
         if trigger && !self.fault.is_trigger() {
-            return Err(format!(
-                "fault {fault} does not apply to sqs_trigger: only duplicate_delivery and lose_batch do"
-            ));
+            return Err(format!("fault {fault} does not apply to sqs_trigger: only duplicate_delivery and lose_batch do"));
         }
         if self.times == Some(0) {
-            return Err(
-                "times must be at least 1 (leave it out for a rule that never runs out)".into(),
-            );
+            return Err("times must be at least 1 (leave it out for a rule that never runs out)".into());
         }
         if let Some(service) = self.service.and_then(RuleService::service) {
             let operation = self.operation.as_deref();
@@ -126,10 +122,7 @@ impl RuleSpec {
             };
             if !eligible {
                 let what = operation.map_or(String::new(), |op| format!(" {op}"));
-                return Err(format!(
-                    "fault {fault} does not apply to {}{what}",
-                    service.as_str()
-                ));
+                return Err(format!("fault {fault} does not apply to {}{what}", service.as_str()));
             }
             if self.table.is_some() && service != Service::DynamoDb {
                 return Err("table only applies to dynamodb".into());
@@ -141,13 +134,9 @@ impl RuleSpec {
         if let (FaultKind::Conflict, Some(op)) = (self.fault, self.operation.as_deref())
             && !CONFLICT_OPERATIONS.contains(&op)
         {
-            return Err(format!(
-                "fault conflict does not apply to {op}: only to {}",
-                CONFLICT_OPERATIONS.join(", ")
-            ));
+            return Err(format!("fault conflict does not apply to {op}: only to {}", CONFLICT_OPERATIONS.join(", ")));
         }
-        if trigger && (self.operation.is_some() || self.table.is_some() || self.presigned.is_some())
-        {
+        if trigger && (self.operation.is_some() || self.table.is_some() || self.presigned.is_some()) {
             return Err("sqs_trigger rules take match, skip and times only".into());
         }
         match (self.fault, self.ms) {
@@ -164,13 +153,7 @@ impl RuleSpec {
                 return Err(format!("status only applies to server_error, not {fault}"));
             }
         }
-        if self.item.is_some()
-            && (self.fault != FaultKind::Conflict
-                || self
-                    .operation
-                    .as_deref()
-                    .is_some_and(|op| op != "TransactWriteItems"))
-        {
+        if self.item.is_some() && (self.fault != FaultKind::Conflict || self.operation.as_deref().is_some_and(|op| op != "TransactWriteItems")) {
             return Err("item only applies to conflict on TransactWriteItems".into());
         }
         Ok(())
@@ -181,18 +164,11 @@ impl RuleSpec {
         if self.fault.is_trigger() || !self.fault.applies_to(info.service, &info.operation) {
             return false;
         }
-        self.service
-            .is_none_or(|s| s.service() == Some(info.service))
-            && self
-                .operation
-                .as_ref()
-                .is_none_or(|op| *op == info.operation)
+        self.service.is_none_or(|s| s.service() == Some(info.service))
+            && self.operation.as_ref().is_none_or(|op| *op == info.operation)
             && self.table.as_ref().is_none_or(|t| info.tables.contains(t))
             && self.presigned.unwrap_or(false) == info.presigned
-            && self
-                .pattern
-                .iter()
-                .all(|p| contains(haystack, p.as_bytes()))
+            && self.pattern.iter().all(|p| contains(haystack, p.as_bytes()))
     }
 }
 
@@ -278,12 +254,7 @@ impl Rules {
             .into_iter()
             .map(|spec| {
                 self.next_id += 1;
-                self.list.push(Rule {
-                    id: self.next_id,
-                    spec,
-                    matched: 0,
-                    fired: 0,
-                });
+                self.list.push(Rule { id: self.next_id, spec, matched: 0, fired: 0 });
                 self.next_id
             })
             .collect()
@@ -308,23 +279,14 @@ impl Rules {
 
     /// The verdict of the oldest unspent rule matching a proxied request, if any.
     pub fn take_request(&mut self, info: &RequestInfo, haystack: &[u8]) -> Option<Verdict> {
-        self.list
-            .iter_mut()
-            .find(|r| !r.spent() && r.spec.matches_request(info, haystack))
-            .map(Rule::take)
+        self.list.iter_mut().find(|r| !r.spent() && r.spec.matches_request(info, haystack)).map(Rule::take)
     }
 
     /// The verdict of the oldest unspent trigger rule of `kind` whose `match` is in `body`.
     pub fn take_trigger(&mut self, kind: FaultKind, bodies: &[&str]) -> Option<Verdict> {
         self.list
             .iter_mut()
-            .find(|r| {
-                !r.spent()
-                    && r.spec.fault == kind
-                    && bodies.iter().any(|b| {
-                        r.spec.pattern.iter().all(|p| b.contains(p.as_str()))
-                    })
-            })
+            .find(|r| !r.spent() && r.spec.fault == kind && bodies.iter().any(|b| r.spec.pattern.iter().all(|p| b.contains(p.as_str()))))
             .map(Rule::take)
     }
 }
@@ -339,13 +301,7 @@ mod tests {
     }
 
     fn info(service: Service, operation: &str) -> RequestInfo {
-        RequestInfo {
-            service,
-            operation: operation.into(),
-            tables: vec!["t".into()],
-            transact_items: 0,
-            presigned: false,
-        }
+        RequestInfo { service, operation: operation.into(), tables: vec!["t".into()], transact_items: 0, presigned: false }
     }
 
     #[test]
@@ -405,35 +361,19 @@ mod tests {
     #[test]
     fn oldest_unspent_rule_applies_after_its_skips() {
         let mut rules = Rules::default();
-        let ids = rules.add(vec![
-            RuleSpec {
-                skip: 1,
-                times: Some(1),
-                ..RuleSpec::new(FaultKind::Throttle)
-            },
-            RuleSpec::new(FaultKind::ServerError),
-        ]);
+        let ids = rules.add(vec![RuleSpec { skip: 1, times: Some(1), ..RuleSpec::new(FaultKind::Throttle) }, RuleSpec::new(FaultKind::ServerError)]);
         let req = info(Service::Sqs, "SendMessage");
         let fired = |v: Option<Verdict>| match v {
             Some(Verdict::Fire(spec, id)) => Some((spec.fault, id)),
             _ => None,
         };
         assert_eq!(rules.take_request(&req, b""), Some(Verdict::Skip));
-        assert_eq!(
-            fired(rules.take_request(&req, b"")),
-            Some((FaultKind::Throttle, ids[0]))
-        );
-        assert_eq!(
-            fired(rules.take_request(&req, b"")),
-            Some((FaultKind::ServerError, ids[1]))
-        );
+        assert_eq!(fired(rules.take_request(&req, b"")), Some((FaultKind::Throttle, ids[0])));
+        assert_eq!(fired(rules.take_request(&req, b"")), Some((FaultKind::ServerError, ids[1])));
         assert!(rules.remove(ids[1]));
         assert_eq!(rules.take_request(&req, b""), None);
         let view = rules.iter().next().expect("rule").view();
-        assert_eq!(
-            (view["matched"].as_u64(), view["fired"].as_u64()),
-            (Some(2), Some(1))
-        );
+        assert_eq!((view["matched"].as_u64(), view["fired"].as_u64()), (Some(2), Some(1)));
         assert_eq!(view["spent"], json!(true));
         assert_eq!(rules.clear(), 1);
     }

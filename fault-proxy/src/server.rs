@@ -53,29 +53,17 @@ impl Drop for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
     }
 
@@ -111,36 +99,24 @@ pub(crate) async fn serve(faults: Faults, listener: TcpListener) {
         let faults = faults.clone();
         connections.spawn(async move {
             let reset = Arc::new(AtomicBool::new(false));
-            let conn = Conn {
-                stream,
-                reset: Arc::clone(&reset),
-            };
+            let conn = Conn { stream, reset: Arc::clone(&reset) };
             let service = hyper::service::service_fn(move |req| {
                 let (faults, reset) = (faults.clone(), Arc::clone(&reset));
                 async move { handle(&faults, req, &reset).await }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(conn), service)
-                .await;
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(conn), service).await;
         });
     }
 }
 
-async fn handle(
-    faults: &Faults,
-    req: hyper::Request<Incoming>,
-    reset: &AtomicBool,
-) -> Result<Response, Close> {
+async fn handle(faults: &Faults, req: hyper::Request<Incoming>, reset: &AtomicBool) -> Result<Response, Close> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
             let msg = format!("The request body is unreadable or over {MAX_BODY_BYTES} bytes.");
             let mut resp = plain(StatusCode::PAYLOAD_TOO_LARGE, msg);
-            resp.headers_mut().insert(
-                header::CONNECTION,
-                header::HeaderValue::from_static("close"),
-            );
+            resp.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
             return Ok(resp);
         }
     };
@@ -153,11 +129,7 @@ async fn handle(
     let info = classify(&parts.method, path, query, &parts.headers, &body);
     // `match` searches the body of JSON calls, the path and query of S3 ones (their bodies
     // are photos).
-    let haystack: &[u8] = if info.service == Service::S3 {
-        path_and_query.as_bytes()
-    } else {
-        &body
-    };
+    let haystack: &[u8] = if info.service == Service::S3 { path_and_query.as_bytes() } else { &body };
     let injection = faults.state().decide(&info, haystack);
     let Some(injection) = injection else {
         return Ok(forward(faults, &parts, body, &info).await);
@@ -185,28 +157,13 @@ async fn handle(
             let _ = forward(faults, &parts, body, &info).await;
             Err(Close)
         }
-        _ => Ok(wire::error_answer(
-            &info,
-            kind,
-            injection.status,
-            injection.conflict_item,
-            parts.method == Method::HEAD,
-        )),
+        _ => Ok(wire::error_answer(&info, kind, injection.status, injection.conflict_item, parts.method == Method::HEAD)),
     }
 }
 
 /// Headers that describe one hop, not the message; never passed on.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+const HOP_BY_HOP: [&str; 9] =
+    ["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /// Removes the hop-by-hop headers, those named in `Connection` included.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -227,29 +184,16 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 /// Sends the request to the emulator as received (but for the hop-by-hop headers) and turns
 /// its answer into ours; an unreachable emulator answers 502.
-async fn forward(
-    faults: &Faults,
-    parts: &http::request::Parts,
-    body: Bytes,
-    info: &RequestInfo,
-) -> Response {
+async fn forward(faults: &Faults, parts: &http::request::Parts, body: Bytes, info: &RequestInfo) -> Response {
     let inner = faults.inner();
-    let url = format!(
-        "{}{}",
-        inner.upstream,
-        parts.uri.path_and_query().map_or("/", |pq| pq.as_str())
-    );
+    let url = format!("{}{}", inner.upstream, parts.uri.path_and_query().map_or("/", |pq| pq.as_str()));
     let mut headers = parts.headers.clone();
     strip_hop_by_hop(&mut headers);
     // hyper has already answered any `Expect: 100-continue` while reading the body.
     headers.remove(header::EXPECT);
     let mut attempt = 0;
     let sent = loop {
-        let request = inner
-            .client
-            .request(parts.method.clone(), &url)
-            .headers(headers.clone())
-            .body(body.clone());
+        let request = inner.client.request(parts.method.clone(), &url).headers(headers.clone()).body(body.clone());
         match request.send().await {
             // A connection that was never made sent nothing: trying again is safe.
             Err(e) if e.is_connect() && attempt < 2 => {
@@ -269,22 +213,13 @@ async fn forward(
     };
     let (status, mut headers, bytes) = match upstream {
         Ok(answer) => {
-            faults
-                .state()
-                .stats
-                .forwarded(info.service, &info.operation);
+            faults.state().stats.forwarded(info.service, &info.operation);
             answer
         }
         Err(e) => {
-            faults
-                .state()
-                .stats
-                .upstream_error(info.service, &info.operation);
+            faults.state().stats.upstream_error(info.service, &info.operation);
             tracing::warn!(error = %e, upstream = %inner.upstream, "fault-proxy: the emulator did not answer");
-            return plain(
-                StatusCode::BAD_GATEWAY,
-                format!("fault-proxy: the emulator did not answer: {e}"),
-            );
+            return plain(StatusCode::BAD_GATEWAY, format!("fault-proxy: the emulator did not answer: {e}"));
         }
     };
     strip_hop_by_hop(&mut headers);
@@ -303,10 +238,7 @@ async fn forward(
 fn plain(status: StatusCode, text: String) -> Response {
     let mut resp = hyper::Response::new(Full::new(Bytes::from(text)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8"));
     resp
 }
 

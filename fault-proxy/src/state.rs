@@ -67,13 +67,7 @@ impl State {
     pub fn new(config: FaultConfig) -> Self {
         let mut rules = Rules::default();
         rules.add(config.rules.clone());
-        State {
-            rates: config.rates.clone(),
-            rng: rng_for(config.rates.seed),
-            start: config,
-            rules,
-            stats: Stats::default(),
-        }
+        State { rates: config.rates.clone(), rng: rng_for(config.rates.seed), start: config, rules, stats: Stats::default() }
     }
 
     /// Replaces every rate; a `seed` restarts the random source from it.
@@ -109,11 +103,7 @@ impl State {
             asked => {
                 if kind == FaultKind::Conflict && info.operation == "TransactWriteItems" {
                     if let Some(item) = asked {
-                        tracing::warn!(
-                            item,
-                            items,
-                            "fault-proxy: rule item out of range, picking one at random"
-                        );
+                        tracing::warn!(item, items, "fault-proxy: rule item out of range, picking one at random");
                     }
                     self.rng.random_range(0..items)
                 } else {
@@ -122,16 +112,7 @@ impl State {
             }
         };
         self.stats.injected(info.service, &info.operation, kind, by);
-        Some(Injection {
-            kind,
-            by,
-            ms: spec
-                .as_ref()
-                .and_then(|s| s.ms)
-                .unwrap_or(self.rates.latency_ms),
-            status: spec.and_then(|s| s.status),
-            conflict_item,
-        })
+        Some(Injection { kind, by, ms: spec.as_ref().and_then(|s| s.ms).unwrap_or(self.rates.latency_ms), status: spec.and_then(|s| s.status), conflict_item })
     }
 
     /// The one draw of the rates for a request no rule took.
@@ -173,15 +154,10 @@ impl State {
         }
         // Each message on its own: its own rule match, else its own draw.
         for (i, body) in bodies.iter().enumerate() {
-            let by = match self
-                .rules
-                .take_trigger(FaultKind::DuplicateDelivery, &[body])
-            {
+            let by = match self.rules.take_trigger(FaultKind::DuplicateDelivery, &[body]) {
                 Some(Verdict::Fire(_, id)) => Some(By::Rule(id)),
                 Some(Verdict::Skip) => None,
-                None => self
-                    .bernoulli(self.rates.duplicate_delivery)
-                    .then_some(By::Rate),
+                None => self.bernoulli(self.rates.duplicate_delivery).then_some(By::Rate),
             };
             if let Some(by) = by {
                 faults.duplicate.push(i);
@@ -205,27 +181,16 @@ mod tests {
     use crate::rules::RuleSpec;
 
     fn info(service: Service, operation: &str, presigned: bool) -> RequestInfo {
-        RequestInfo {
-            service,
-            operation: operation.into(),
-            tables: Vec::new(),
-            transact_items: 4,
-            presigned,
-        }
+        RequestInfo { service, operation: operation.into(), tables: Vec::new(), transact_items: 4, presigned }
     }
 
     fn state(rates: &str) -> State {
-        State::new(FaultConfig {
-            rates: Rates::parse(rates).expect("rates"),
-            rules: Vec::new(),
-        })
+        State::new(FaultConfig { rates: Rates::parse(rates).expect("rates"), rules: Vec::new() })
     }
 
     fn run(state: &mut State, n: usize) -> Vec<Option<FaultKind>> {
         let req = info(Service::DynamoDb, "TransactWriteItems", false);
-        (0..n)
-            .map(|_| state.decide(&req, b"").map(|i| i.kind))
-            .collect()
+        (0..n).map(|_| state.decide(&req, b"").map(|i| i.kind)).collect()
     }
 
     #[test]
@@ -245,45 +210,20 @@ mod tests {
         assert_eq!(first[..50], run(&mut reset, 50)[..]);
 
         assert!(run(&mut state("seed=1"), 500).iter().all(Option::is_none));
-        assert!(
-            run(&mut state("throttle=0,seed=1"), 500)
-                .iter()
-                .all(Option::is_none)
-        );
+        assert!(run(&mut state("throttle=0,seed=1"), 500).iter().all(Option::is_none));
         let mut always = state("throttle=1");
-        assert!(
-            run(&mut always, 50)
-                .iter()
-                .all(|k| *k == Some(FaultKind::Throttle))
-        );
+        assert!(run(&mut always, 50).iter().all(|k| *k == Some(FaultKind::Throttle)));
     }
 
     #[test]
     fn presigned_and_secrets_are_exempt_from_rates_and_ineligible_kinds_skip() {
         let mut st = state("server_error=1");
-        assert!(
-            st.decide(&info(Service::S3, "PutObject", true), b"")
-                .is_none()
-        );
-        assert!(
-            st.decide(&info(Service::SecretsManager, "GetSecretValue", false), b"")
-                .is_none()
-        );
-        assert!(
-            st.decide(&info(Service::S3, "PutObject", false), b"")
-                .is_some()
-        );
+        assert!(st.decide(&info(Service::S3, "PutObject", true), b"").is_none());
+        assert!(st.decide(&info(Service::SecretsManager, "GetSecretValue", false), b"").is_none());
+        assert!(st.decide(&info(Service::S3, "PutObject", false), b"").is_some());
         let mut conflicts = state("conflict=1");
-        assert!(
-            conflicts
-                .decide(&info(Service::DynamoDb, "GetItem", false), b"")
-                .is_none()
-        );
-        assert!(
-            conflicts
-                .decide(&info(Service::S3, "PutObject", false), b"")
-                .is_none()
-        );
+        assert!(conflicts.decide(&info(Service::DynamoDb, "GetItem", false), b"").is_none());
+        assert!(conflicts.decide(&info(Service::S3, "PutObject", false), b"").is_none());
         let hit = conflicts.decide(&info(Service::DynamoDb, "TransactWriteItems", false), b"");
         assert!(hit.is_some_and(|i| i.kind == FaultKind::Conflict && i.conflict_item < 4));
     }
@@ -291,21 +231,10 @@ mod tests {
     #[test]
     fn a_skipping_rule_shields_the_request_from_rates() {
         let mut st = state("throttle=1");
-        st.rules.add(vec![RuleSpec {
-            skip: 1,
-            times: Some(1),
-            item: Some(2),
-            ..RuleSpec::new(FaultKind::Conflict)
-        }]);
-        assert_eq!(
-            run(&mut st, 3),
-            [None, Some(FaultKind::Conflict), Some(FaultKind::Throttle)]
-        );
+        st.rules.add(vec![RuleSpec { skip: 1, times: Some(1), item: Some(2), ..RuleSpec::new(FaultKind::Conflict) }]);
+        assert_eq!(run(&mut st, 3), [None, Some(FaultKind::Conflict), Some(FaultKind::Throttle)]);
         let req = info(Service::DynamoDb, "TransactWriteItems", false);
-        st.rules.add(vec![RuleSpec {
-            item: Some(2),
-            ..RuleSpec::new(FaultKind::Conflict)
-        }]);
+        st.rules.add(vec![RuleSpec { item: Some(2), ..RuleSpec::new(FaultKind::Conflict) }]);
         let hit = st.decide(&req, b"").expect("fault");
         assert_eq!((hit.by, hit.conflict_item), (By::Rule(2), 2));
     }
@@ -314,56 +243,26 @@ mod tests {
     fn trigger_rules_and_rates() {
         let mut st = state("");
         st.rules.add(vec![
-            RuleSpec {
-                pattern: vec!["job-2".into()],
-                times: Some(1),
-                ..RuleSpec::new(FaultKind::DuplicateDelivery)
-            },
-            RuleSpec {
-                pattern: vec!["job-3".into()],
-                skip: 1,
-                ..RuleSpec::new(FaultKind::LoseBatch)
-            },
+            RuleSpec { pattern: vec!["job-2".into()], times: Some(1), ..RuleSpec::new(FaultKind::DuplicateDelivery) },
+            RuleSpec { pattern: vec!["job-3".into()], skip: 1, ..RuleSpec::new(FaultKind::LoseBatch) },
         ]);
         let batch = ["job-1", "job-2", "job-3"];
         let (faults, decided) = st.trigger(&batch);
-        assert_eq!(
-            faults,
-            TriggerFaults {
-                duplicate: vec![1],
-                lose_batch: false
-            }
-        );
+        assert_eq!(faults, TriggerFaults { duplicate: vec![1], lose_batch: false });
         assert_eq!(decided, [(FaultKind::DuplicateDelivery, By::Rule(1))]);
         let (faults, _) = st.trigger(&batch);
-        assert_eq!(
-            faults,
-            TriggerFaults {
-                duplicate: vec![],
-                lose_batch: true
-            }
-        );
+        assert_eq!(faults, TriggerFaults { duplicate: vec![], lose_batch: true });
         assert!(st.trigger(&["job-9"]).0.is_none());
         assert!(st.trigger(&[]).0.is_none());
 
         let mut always = state("duplicate_delivery=1,lose_batch=1");
         let (faults, _) = always.trigger(&["a", "b"]);
-        assert_eq!(
-            faults,
-            TriggerFaults {
-                duplicate: vec![0, 1],
-                lose_batch: true
-            }
-        );
+        assert_eq!(faults, TriggerFaults { duplicate: vec![0, 1], lose_batch: true });
         let view = always.stats.view();
         assert_eq!(view["trigger"]["injected"]["duplicate_delivery"]["rate"], 2);
         let seeded = |seed| {
-            let mut st = state(&format!(
-                "duplicate_delivery=0.5,lose_batch=0.5,seed={seed}"
-            ));
-            (0..20)
-                .map(|_| st.trigger(&["a", "b", "c"]).0)
-                .collect::<Vec<_>>()
+            let mut st = state(&format!("duplicate_delivery=0.5,lose_batch=0.5,seed={seed}"));
+            (0..20).map(|_| st.trigger(&["a", "b", "c"]).0).collect::<Vec<_>>()
         };
         assert_eq!(seeded(5), seeded(5));
     }

@@ -62,9 +62,7 @@ pub(crate) struct Stats {
 
 impl Stats {
     fn op(&mut self, service: Service, operation: &str) -> &mut OpStats {
-        self.ops
-            .entry((service, operation.to_string()))
-            .or_default()
+        self.ops.entry((service, operation.to_string())).or_default()
     }
 
     /// Counts a request as it arrives.
@@ -84,11 +82,7 @@ impl Stats {
 
     /// Counts an injected fault.
     pub fn injected(&mut self, service: Service, operation: &str, kind: FaultKind, by: By) {
-        self.op(service, operation)
-            .injected
-            .entry(kind)
-            .or_default()
-            .add(by);
+        self.op(service, operation).injected.entry(kind).or_default().add(by);
     }
 
     /// Counts a batch handed to the SQS trigger.
@@ -135,10 +129,7 @@ impl Stats {
 }
 
 fn kinds(map: &BTreeMap<FaultKind, Count>) -> Value {
-    map.iter()
-        .map(|(kind, count)| (kind.as_str().to_string(), json!(count)))
-        .collect::<Map<String, Value>>()
-        .into()
+    map.iter().map(|(kind, count)| (kind.as_str().to_string(), json!(count))).collect::<Map<String, Value>>().into()
 }
 
 #[cfg(test)]
@@ -149,27 +140,16 @@ mod tests {
     fn view_groups_by_service_and_operation() {
         let mut stats = Stats::default();
         stats.request(Service::DynamoDb, "PutItem");
-        stats.injected(
-            Service::DynamoDb,
-            "PutItem",
-            FaultKind::Conflict,
-            By::Rule(1),
-        );
+        stats.injected(Service::DynamoDb, "PutItem", FaultKind::Conflict, By::Rule(1));
         stats.request(Service::DynamoDb, "PutItem");
         stats.forwarded(Service::DynamoDb, "PutItem");
         stats.batch(3);
         stats.trigger_fault(FaultKind::LoseBatch, By::Rate);
         let view = stats.view();
         let put = &view["services"]["dynamodb"]["PutItem"];
-        assert_eq!(
-            (put["requests"].as_u64(), put["forwarded"].as_u64()),
-            (Some(2), Some(1))
-        );
+        assert_eq!((put["requests"].as_u64(), put["forwarded"].as_u64()), (Some(2), Some(1)));
         assert_eq!(put["injected"]["conflict"], json!({"rule": 1, "rate": 0}));
-        assert_eq!(
-            (view["requests"].as_u64(), view["injected"].as_u64()),
-            (Some(2), Some(1))
-        );
+        assert_eq!((view["requests"].as_u64(), view["injected"].as_u64()), (Some(2), Some(1)));
         assert_eq!(view["trigger"]["messages"], 3);
         assert_eq!(view["trigger"]["injected"]["lose_batch"]["rate"], 1);
         assert_eq!(By::Rule(4).to_string(), "rule 4");

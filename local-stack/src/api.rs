@@ -34,9 +34,7 @@ pub async fn serve(listener: TcpListener, router: Arc<Router>) {
                 let router = Arc::clone(&router);
                 async move { Ok::<_, Infallible>(handle(&router, peer, req).await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -95,14 +93,7 @@ async fn invoke(entry: &crate::router::Entry, request: shared::http::Request) ->
 }
 
 /// The API Gateway HTTP API v2 event for a request.
-pub fn event(
-    parts: &http::request::Parts,
-    peer: SocketAddr,
-    method: &str,
-    route_path: &str,
-    params: &HashMap<String, String>,
-    body: &[u8],
-) -> Value {
+pub fn event(parts: &http::request::Parts, peer: SocketAddr, method: &str, route_path: &str, params: &HashMap<String, String>, body: &[u8]) -> Value {
     let mut headers = serde_json::Map::new();
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();

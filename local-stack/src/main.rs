@@ -26,12 +26,7 @@ struct Args {
 }
 
 fn args() -> Result<Args, BoxError> {
-    let mut a = Args {
-        port: 0,
-        env_file: ".local/stack.env".into(),
-        template: "template.yaml".into(),
-        python: ".venv/moto/bin/python".into(),
-    };
+    let mut a = Args { port: 0, env_file: ".local/stack.env".into(), template: "template.yaml".into(), python: ".venv/moto/bin/python".into() };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -51,6 +46,7 @@ fn free_port() -> Result<u16, BoxError> {
 }
 
 /// Sets a variable while this process has one thread.
+#[allow(unsafe_code)]
 fn set_env(name: &str, value: &str) {
     // SAFETY: called only from `main` before the serving runtime (and any other
     // thread that could read the environment) exists.
@@ -224,7 +220,7 @@ fn main() -> Result<(), BoxError> {
         println!("(written to {}; Ctrl-C stops everything)", args.env_file.display());
         shutdown_signal().await;
         server.abort();
-        timers.iter().chain(&tasks).for_each(|t| t.abort());
+        timers.iter().chain(&tasks).for_each(tokio::task::JoinHandle::abort);
         println!("local stack stopped");
         Ok::<_, BoxError>(())
     })?;

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine;
@@ -33,15 +32,7 @@ pub struct Created {
 }
 
 fn keys(attrs: &[KeyAttr]) -> Result<Vec<KeySchemaElement>, BoxError> {
-    attrs
-        .iter()
-        .map(|k| {
-            Ok(KeySchemaElement::builder()
-                .attribute_name(&k.name)
-                .key_type(KeyType::from(k.key_type.as_str()))
-                .build()?)
-        })
-        .collect()
+    attrs.iter().map(|k| Ok(KeySchemaElement::builder().attribute_name(&k.name).key_type(KeyType::from(k.key_type.as_str())).build()?)).collect()
 }
 
 fn random_key() -> String {
@@ -55,18 +46,10 @@ pub async fn create(sdk: &SdkConfig, template: &Template, prefix: &str) -> Resul
     let t = &template.table;
     let table_name = prefix.to_string();
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let mut table = dynamo
-        .create_table()
-        .table_name(&table_name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .set_key_schema(Some(keys(&t.keys)?));
+    let mut table = dynamo.create_table().table_name(&table_name).billing_mode(BillingMode::PayPerRequest).set_key_schema(Some(keys(&t.keys)?));
     for (name, kind) in &t.attributes {
-        table = table.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::from(kind.as_str()))
-                .build()?,
-        );
+        table =
+            table.attribute_definitions(AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::from(kind.as_str())).build()?);
     }
     for index in &t.indexes {
         table = table.global_secondary_indexes(

@@ -23,7 +23,6 @@ pub struct Router {
 
 /// A matched route and its path parameters.
 pub struct Match<'a> {
-    /// The entry.
     pub entry: &'a Entry,
     /// `{name}` → value.
     pub params: HashMap<String, String>,

@@ -109,10 +109,8 @@ fn event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> Result<Sq
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {
-            let attributes: serde_json::Map<String, Value> = m
-                .attributes()
-                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), Value::String(v.clone()))).collect())
-                .unwrap_or_default();
+            let attributes: serde_json::Map<String, Value> =
+                m.attributes().map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), Value::String(v.clone()))).collect()).unwrap_or_default();
             json!({
                 "messageId": m.message_id(),
                 "receiptHandle": m.receipt_handle(),

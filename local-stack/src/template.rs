@@ -74,7 +74,6 @@ pub struct Template {
     pub table: TableSpec,
     /// Logical ids of S3 buckets.
     pub buckets: Vec<String>,
-    /// The queues.
     pub queues: Vec<QueueSpec>,
     /// Every HTTP route.
     pub routes: Vec<RouteSpec>,
@@ -101,7 +100,6 @@ impl Template {
 /// An environment variable's value in the template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvValue {
-    /// A literal.
     Literal(String),
     /// `!Ref X`: a resource or a parameter.
     Ref(String),
@@ -142,9 +140,7 @@ fn seq<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
 }
 
 fn key_attrs(v: &Value) -> Vec<KeyAttr> {
-    seq(v, "KeySchema")
-        .filter_map(|k| Some(KeyAttr { name: text(k.get("AttributeName")?)?, key_type: text(k.get("KeyType")?)? }))
-        .collect()
+    seq(v, "KeySchema").filter_map(|k| Some(KeyAttr { name: text(k.get("AttributeName")?)?, key_type: text(k.get("KeyType")?)? })).collect()
 }
 
 fn logical_id_of(v: &Value) -> Option<String> {

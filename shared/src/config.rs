@@ -124,9 +124,6 @@ pub fn optional(name: &'static str) -> Option<String> {
 pub fn parsed<T: FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
     match optional(name) {
         None => Ok(default),
-        Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
-            name,
-            problem: format!("`{raw}` is not a valid value"),
-        }),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError { name, problem: format!("`{raw}` is not a valid value") }),
     }
 }

@@ -102,9 +102,7 @@ impl ApiError {
     /// The sentence sent to the client. For `Internal` it reveals nothing.
     pub fn public_message(&self) -> String {
         match self {
-            ApiError::Internal(_) => {
-                "Something went wrong on our side. Please try again later.".to_string()
-            }
+            ApiError::Internal(_) => "Something went wrong on our side. Please try again later.".to_string(),
             other => other.to_string(),
         }
     }

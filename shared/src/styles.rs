@@ -84,11 +84,8 @@ pub struct StyleChoice {
 /// A style whose every id exists in the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
-    /// The attire.
     pub attire: &'static StyleOption,
-    /// The background.
     pub background: &'static StyleOption,
-    /// The lighting.
     pub lighting: &'static StyleOption,
     /// The quality and price.
     pub quality: &'static QualityOption,

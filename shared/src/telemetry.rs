@@ -10,8 +10,7 @@ hyper=warn,hyper_util=warn,h2=warn,rustls=warn,reqwest=warn,lambda_runtime=warn,
 
 /// The filter for `level` with the dependencies kept quiet.
 pub fn filter(level: &str) -> EnvFilter {
-    EnvFilter::try_new(format!("{level},{QUIET_DEPENDENCIES}"))
-        .unwrap_or_else(|_| EnvFilter::new(format!("info,{QUIET_DEPENDENCIES}")))
+    EnvFilter::try_new(format!("{level},{QUIET_DEPENDENCIES}")).unwrap_or_else(|_| EnvFilter::new(format!("info,{QUIET_DEPENDENCIES}")))
 }
 
 /// Installs the JSON subscriber and a panic hook that logs the panic once,
@@ -36,7 +35,7 @@ fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
     let payload = info.payload();
     payload
         .downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-text panic".into())
 }

@@ -9,9 +9,7 @@ pub fn now() -> i64 {
 
 /// Unix seconds as RFC 3339 UTC with a `Z` (`2026-11-26T12:00:00Z`).
 pub fn rfc3339(unix_secs: i64) -> String {
-    DateTime::<Utc>::from_timestamp(unix_secs, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    DateTime::<Utc>::from_timestamp(unix_secs, 0).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]

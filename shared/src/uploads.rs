@@ -37,9 +37,10 @@ impl UploadRequest {
     /// Returns the normalised content type and the length.
     pub fn validate(&self) -> Result<(&'static str, u64), ApiError> {
         let declared = self.content_type.trim().to_ascii_lowercase();
-        let content_type = ACCEPTED_TYPES.iter().find(|t| **t == declared).ok_or_else(|| {
-            ApiError::UnsupportedMediaType("Upload a JPEG, PNG or WebP photo (image/jpeg, image/png or image/webp).".into())
-        })?;
+        let content_type = ACCEPTED_TYPES
+            .iter()
+            .find(|t| **t == declared)
+            .ok_or_else(|| ApiError::UnsupportedMediaType("Upload a JPEG, PNG or WebP photo (image/jpeg, image/png or image/webp).".into()))?;
         if self.content_length > MAX_UPLOAD_BYTES as i64 {
             return Err(ApiError::PayloadTooLarge("The photo is over 10 MiB; upload a smaller one.".into()));
         }
@@ -93,16 +94,45 @@ pub fn check_header(prefix: &[u8], total_size: u64, complete: bool) -> HeaderChe
         _ => return HeaderCheck::Unusable("The upload is not a JPEG, PNG or WebP image.".into()),
     };
     match imagesize::blob_size(prefix) {
-        Ok(size) if size.width.min(size.height) >= MIN_SHORT_SIDE => {
-            HeaderCheck::Usable { format, width: size.width, height: size.height }
+        Ok(size) if size.width.min(size.height) >= MIN_SHORT_SIDE => HeaderCheck::Usable { format, width: size.width, height: size.height },
+        Ok(size) => {
+            HeaderCheck::Unusable(format!("The photo is {}×{} pixels; use one at least {MIN_SHORT_SIDE} pixels on its short side.", size.width, size.height))
         }
-        Ok(size) => HeaderCheck::Unusable(format!(
-            "The photo is {}×{} pixels; use one at least {MIN_SHORT_SIDE} pixels on its short side.",
-            size.width, size.height
-        )),
         Err(imagesize::ImageError::IoError(_)) if !complete => HeaderCheck::NeedMore,
         Err(_) => HeaderCheck::Unusable("The photo is damaged or truncated.".into()),
     }
+}
+
+/// An upload to record, with its link.
+#[derive(Debug, Clone)]
+pub struct NewUpload<'a> {
+    /// The owner.
+    pub user_id: &'a str,
+    /// The owner's session, which must be alive.
+    pub session_id: &'a str,
+    /// The upload.
+    pub upload_id: &'a str,
+    /// Its object.
+    pub s3_key: &'a str,
+    /// The declared type.
+    pub content_type: &'a str,
+    /// The declared length.
+    pub content_length: u64,
+    /// Unix seconds.
+    pub now: i64,
+    /// When a job must have used it (Unix seconds).
+    pub use_by: i64,
+}
+
+/// An upload that was never used by a job and is past its time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueUpload {
+    /// The owner.
+    pub user_id: String,
+    /// The upload.
+    pub upload_id: String,
+    /// Its object.
+    pub s3_key: String,
 }
 
 #[cfg(test)]

@@ -55,7 +55,6 @@ impl Stats {
 /// One request, rebuilt for every try.
 #[derive(Debug, Clone)]
 pub struct Call {
-    /// The method.
     pub method: Method,
     /// The full URL.
     pub url: String,

@@ -115,11 +115,7 @@ impl Stack {
     /// environment (bin/soak exports what it gave the stack: not every
     /// setting is written to the env file), else `default`.
     pub fn setting(&self, key: &str, default: u64) -> u64 {
-        self.get(key)
-            .map(String::from)
-            .or_else(|| std::env::var(key).ok())
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(default)
+        self.get(key).map(String::from).or_else(|| std::env::var(key).ok()).and_then(|v| v.trim().parse().ok()).unwrap_or(default)
     }
 
     /// `PRODUCT_CREDITS` as (product, credits) pairs.
@@ -181,7 +177,18 @@ mod tests {
     use super::*;
 
     fn knobs(users: usize, share: f64) -> Knobs {
-        Knobs { users, seconds: 1, jobs: 1, in_flight: 1, seed: 0, seed_given: true, delete_share: share, kie_fail_rate: 0.0, kie_no_callback_rate: 0.0, kie_429_rate: 0.0 }
+        Knobs {
+            users,
+            seconds: 1,
+            jobs: 1,
+            in_flight: 1,
+            seed: 0,
+            seed_given: true,
+            delete_share: share,
+            kie_fail_rate: 0.0,
+            kie_no_callback_rate: 0.0,
+            kie_429_rate: 0.0,
+        }
     }
 
     #[test]
@@ -195,7 +202,8 @@ mod tests {
 
     #[test]
     fn products_and_settings_come_from_the_env_file() {
-        let stack = Stack { vars: [("PRODUCT_CREDITS".to_string(), "credits_5=5, credits_10=10".to_string()), ("JOB_DEADLINE_SECONDS".into(), "120".into())].into() };
+        let stack =
+            Stack { vars: [("PRODUCT_CREDITS".to_string(), "credits_5=5, credits_10=10".to_string()), ("JOB_DEADLINE_SECONDS".into(), "120".into())].into() };
         assert_eq!(stack.products(), vec![("credits_5".to_string(), 5), ("credits_10".to_string(), 10)]);
         assert_eq!(stack.setting("JOB_DEADLINE_SECONDS", 780), 120);
         assert_eq!(Timing::of(&stack).drain_bound(), Duration::from_secs(120 + 2 * stack.setting("LOCAL_SCHEDULE_SECONDS", 5) + 60));

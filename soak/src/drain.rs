@@ -31,13 +31,8 @@ impl User {
     /// gone, or `until`; the ids still not final.
     async fn finish_jobs(&mut self, until: Instant) -> Vec<String> {
         loop {
-            let open: Vec<String> = self
-                .log()
-                .jobs
-                .iter()
-                .filter(|j| j.deleted.is_none() && !j.last_status.as_deref().is_some_and(ended))
-                .map(|j| j.job_id.clone())
-                .collect();
+            let open: Vec<String> =
+                self.log().jobs.iter().filter(|j| j.deleted.is_none() && !j.last_status.as_deref().is_some_and(ended)).map(|j| j.job_id.clone()).collect();
             if open.is_empty() || Instant::now() >= until {
                 return open;
             }
@@ -87,7 +82,7 @@ pub async fn drain(users: &mut [User], stack: &Stack, storage: &Storage, timing:
     let erasure_bound = Duration::from_secs(3 * visibility + 60);
     for user_id in &deleted {
         let gone = wait_for(erasure_bound.saturating_sub(started.elapsed()), || async {
-            shared::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, user_id).await.is_ok_and(|left| left.is_empty())
+            shared::usecases::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, user_id).await.is_ok_and(|left| left.is_empty())
         })
         .await;
         if !gone {

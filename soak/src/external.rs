@@ -63,7 +63,7 @@ pub async fn kie_summary(stack: &Stack) -> Result<Option<KieSummary>, ControlErr
     let mut summary = KieSummary { stats, ..KieSummary::default() };
     for t in &tasks {
         *summary.states.entry(t["state"].as_str().unwrap_or("?").to_string()).or_default() += 1;
-        if t["callbacks_sent"].as_array().is_none_or(|c| c.is_empty()) {
+        if t["callbacks_sent"].as_array().is_none_or(std::vec::Vec::is_empty) {
             summary.no_callback += 1;
         }
     }

@@ -4,10 +4,11 @@
 //! functions: `check_balance_invariant`, `ledger_entries`, `profile_record`,
 //! `job`).
 
+use shared::ports::{AccountStore, LedgerStore, PhotoStore, PipelineStore};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use shared::adapters::dynamo::jobs::job_from;
-use shared::adapters::dynamo::ledger::{InvariantViolation, LedgerEntry};
+use shared::adapters::dynamo::job_from;
+use shared::credits::ledger::{InvariantViolation, LedgerEntry};
 use shared::jobs::Job;
 
 use crate::model::UserLog;
@@ -76,13 +77,9 @@ pub async fn gather(storage: &Storage, logs: &[UserLog]) -> Result<Facts, ReadEr
 
     let tracked: HashMap<&str, &UserLog> = logs.iter().filter(|l| !l.user_id.is_empty()).map(|l| (l.user_id.as_str(), l)).collect();
     let profiles: BTreeSet<&str> = items.iter().filter(|it| attr(it, "sk") == Some("PROFILE")).filter_map(partition_user).collect();
-    let untracked_profiles: Vec<String> = profiles.iter().filter(|u| !tracked.contains_key(**u)).map(|u| u.to_string()).collect();
-    let remaining: BTreeSet<&str> = tracked
-        .values()
-        .filter(|l| !l.deleted_account())
-        .map(|l| l.user_id.as_str())
-        .chain(untracked_profiles.iter().map(String::as_str))
-        .collect();
+    let untracked_profiles: Vec<String> = profiles.iter().filter(|u| !tracked.contains_key(**u)).map(std::string::ToString::to_string).collect();
+    let remaining: BTreeSet<&str> =
+        tracked.values().filter(|l| !l.deleted_account()).map(|l| l.user_id.as_str()).chain(untracked_profiles.iter().map(String::as_str)).collect();
 
     let mut accounts = BTreeMap::new();
     for user_id in remaining {

@@ -98,10 +98,7 @@ async fn run() -> Result<bool, String> {
     let storage = storage::Storage::connect(&stack).await?;
     external::set_kie_rule(&stack, &knobs).await?;
     let world = Arc::new(World::new(stack.clone(), knobs.clone())?);
-    eprintln!(
-        "soak: {} users for {} s (at least {} jobs), seed {}; then the drain and the checks",
-        knobs.users, knobs.seconds, knobs.jobs, knobs.seed
-    );
+    eprintln!("soak: {} users for {} s (at least {} jobs), seed {}; then the drain and the checks", knobs.users, knobs.seconds, knobs.jobs, knobs.seed);
 
     let (mut users, acting_secs) = act(&world).await?;
     eprintln!("soak: users done after {acting_secs:.0} s, {} jobs created; draining", world.created.load(Ordering::Relaxed));

@@ -54,15 +54,7 @@ impl User {
             return;
         };
         let confirmed = self.deliveries_ok(&answer);
-        self.log.purchases.push(PurchaseLog {
-            transaction_id,
-            product_id,
-            credits,
-            delivery,
-            confirmed,
-            refunded: false,
-            refund_acknowledged: false,
-        });
+        self.log.purchases.push(PurchaseLog { transaction_id, product_id, credits, delivery, confirmed, refunded: false, refund_acknowledged: false });
         let index = self.log.purchases.len() - 1;
         match delivery {
             Delivery::Late => self.pending.push((index, answer.body["event"].clone())),

@@ -16,7 +16,6 @@ use crate::model::{Deleted, Delivery, UserLog};
 
 /// Everything the table shows.
 pub struct Summary<'a> {
-    /// The knobs.
     pub knobs: &'a Knobs,
     /// The stack's timing settings.
     pub timing: Timing,
@@ -38,7 +37,6 @@ pub struct Summary<'a> {
     pub api_times: &'a [u64],
     /// The KIE simulator's counts.
     pub kie: Option<&'a KieSummary>,
-    /// The checks.
     pub checks: &'a [Check],
     /// Profiles the soak did not knowingly create.
     pub untracked_profiles: usize,
@@ -116,7 +114,13 @@ pub fn print(s: &Summary<'_>) {
     t.row("AWS faults (AWS_FAULTS)", if s.aws_faults.is_empty() { "off".to_string() } else { s.aws_faults.clone() });
     t.row("KIE catch-all rule", format!("fail {}, no callback {}, createTask 429 {}", k.kie_fail_rate, k.kie_no_callback_rate, k.kie_429_rate));
     let tm = s.timing;
-    t.row("stack timing", format!("deadline {} s, reaper every {} s, stall {} s, unused upload {} s, last pass {} s", tm.job_deadline, tm.reaper_period, tm.stall, tm.unused_upload, tm.final_pass));
+    t.row(
+        "stack timing",
+        format!(
+            "deadline {} s, reaper every {} s, stall {} s, unused upload {} s, last pass {} s",
+            tm.job_deadline, tm.reaper_period, tm.stall, tm.unused_upload, tm.final_pass
+        ),
+    );
 
     t.section("counts");
     t.row("users signed up / accounts deleted", format!("{signed_up} / {deleted_accounts} (+{} profile(s) from lost sign-up answers)", s.untracked_profiles));
@@ -128,7 +132,12 @@ pub fn print(s: &Summary<'_>) {
     let by_code: Vec<String> = ["content_rejected", "invalid_image", "provider_failed", "timed_out"]
         .iter()
         .map(|c| format!("{c} {}", o.failed.get(*c).copied().unwrap_or(0)))
-        .chain(o.failed.iter().filter(|(c, _)| !["content_rejected", "invalid_image", "provider_failed", "timed_out"].contains(&c.as_str())).map(|(c, n)| format!("{c} {n}")))
+        .chain(
+            o.failed
+                .iter()
+                .filter(|(c, _)| !["content_rejected", "invalid_image", "provider_failed", "timed_out"].contains(&c.as_str()))
+                .map(|(c, n)| format!("{c} {n}")),
+        )
         .collect();
     t.row("  succeeded", o.succeeded.to_string());
     t.row("  failed", format!("{failed}: {}", by_code.join(", ")));

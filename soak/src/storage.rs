@@ -97,7 +97,7 @@ impl Storage {
             .send()
             .await
             .map_err(|e| format!("queue attributes of {url}: {e:?}"))?;
-        Ok(out.attributes().map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum()).unwrap_or(0))
+        Ok(out.attributes().map_or(0, |a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum()))
     }
 
     /// Takes every message of a (dead-letter) queue: their bodies. They are

@@ -5,8 +5,8 @@
 //! queue for tens of seconds, time out and are retried, the load multiplies,
 //! and jobs time out for the emulator's sake instead of the code's.
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -18,7 +18,6 @@ use crate::config::{ConfigError, Knobs, Stack};
 /// A photo the users upload.
 #[derive(Debug, Clone)]
 pub struct Photo {
-    /// The bytes.
     pub bytes: Vec<u8>,
     /// Its content type.
     pub content_type: &'static str,
@@ -27,9 +26,7 @@ pub struct Photo {
 /// The shared state of a run.
 #[derive(Debug)]
 pub struct World {
-    /// The stack.
     pub stack: Stack,
-    /// The knobs.
     pub knobs: Knobs,
     /// Non-2xx answers.
     pub stats: Stats,

@@ -10,12 +10,13 @@
 //! support [--env-file PATH] reapply-deletions
 //! ```
 
+use shared::ports::{DeletionStore, LedgerStore};
 use std::process::ExitCode;
 
 mod show;
 
-use shared::adapters::dynamo::ledger::{LedgerReason, Posting};
 use shared::context::AppContext;
+use shared::credits::ledger::{LedgerReason, Posting};
 use shared::error::BoxError;
 
 const USAGE: &str = "usage: support [--env-file PATH] grant-credits <user_id> <n> --reason <text>
@@ -68,6 +69,7 @@ fn parse(mut args: Vec<String>) -> Result<(Option<String>, Command), String> {
     }
 }
 
+#[allow(unsafe_code)]
 fn load_env_file(path: &str) -> Result<(), BoxError> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     for (key, value) in local_stack::stack_env::parse(&text) {
@@ -137,7 +139,7 @@ async fn execute(ctx: &AppContext, command: Command) -> Result<String, BoxError>
 /// to, wait for the verifier to find nothing. Running it again is harmless:
 /// it resumes an unfinished erasure or proves a finished one.
 async fn delete_user(ctx: &AppContext, user_id: &str, wait: bool) -> Result<String, BoxError> {
-    let existed = shared::account_deletion::request_deletion(&ctx.store, &ctx.deletions, user_id, shared::time::now()).await?;
+    let existed = shared::usecases::account_deletion::request_deletion(&ctx.store, &ctx.deletions, user_id, shared::time::now()).await?;
     let mut report = if existed {
         format!("deletion of {user_id} queued; every session revoked")
     } else {
@@ -148,7 +150,7 @@ async fn delete_user(ctx: &AppContext, user_id: &str, wait: bool) -> Result<Stri
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(DELETE_WAIT_SECS);
     loop {
-        let left = shared::account_deletion::verify_gone(&ctx.store, &ctx.photos, &ctx.secrets.ip_hash_key, user_id).await?;
+        let left = shared::usecases::account_deletion::verify_gone(&ctx.store, &ctx.photos, &ctx.secrets.ip_hash_key, user_id).await?;
         if left.is_empty() {
             report.push_str("\nverified: no item and no object of the user is left");
             return Ok(report);
@@ -168,7 +170,7 @@ async fn reapply_deletions(ctx: &AppContext) -> Result<String, BoxError> {
     let mut again = Vec::new();
     for user_id in ctx.store.all_user_ids().await? {
         if logged.contains(&shared::credits::user_hash(&ctx.secrets.ip_hash_key, &user_id)) {
-            shared::account_deletion::request_deletion(&ctx.store, &ctx.deletions, &user_id, shared::time::now()).await?;
+            shared::usecases::account_deletion::request_deletion(&ctx.store, &ctx.deletions, &user_id, shared::time::now()).await?;
             again.push(user_id);
         }
     }
@@ -185,8 +187,7 @@ mod tests {
 
     #[test]
     fn parses_grant_credits() {
-        let (env, Command::GrantCredits { user_id, credits, reason }) =
-            parse(args("--env-file .local/stack.env grant-credits u1 5 --reason welcome")).unwrap()
+        let (env, Command::GrantCredits { user_id, credits, reason }) = parse(args("--env-file .local/stack.env grant-credits u1 5 --reason welcome")).unwrap()
         else {
             panic!("not a grant")
         };
@@ -205,8 +206,15 @@ mod tests {
 
     #[test]
     fn refuses_bad_grants() {
-        for bad in ["grant-credits u1 0 --reason x", "grant-credits u1 1001 --reason x", "grant-credits u1 5",
-                    "grant-credits u1 five --reason x", "grant-credits u1 5 --why x", "delete-everything", ""] {
+        for bad in [
+            "grant-credits u1 0 --reason x",
+            "grant-credits u1 1001 --reason x",
+            "grant-credits u1 5",
+            "grant-credits u1 five --reason x",
+            "grant-credits u1 5 --why x",
+            "delete-everything",
+            "",
+        ] {
             assert!(parse(args(bad)).is_err(), "{bad}");
         }
     }

@@ -3,15 +3,26 @@
 
 use shared::context::AppContext;
 use shared::error::BoxError;
+use shared::ports::{AccountStore, JobStore, LedgerStore, PurchaseStore};
 
 /// The report for `user_id`.
 pub async fn show_user(ctx: &AppContext, user_id: &str) -> Result<String, BoxError> {
     let store = &ctx.store;
     let Some(p) = store.profile_record(user_id).await? else {
-        let left = shared::account_deletion::verify_gone(store, &ctx.photos, &ctx.secrets.ip_hash_key, user_id).await?;
-        return Ok(if left.is_empty() { format!("no user {user_id}: nothing is stored under this id") } else { format!("no profile for {user_id}, but left: {left:?}") });
+        let left = shared::usecases::account_deletion::verify_gone(store, &ctx.photos, &ctx.secrets.ip_hash_key, user_id).await?;
+        return Ok(if left.is_empty() {
+            format!("no user {user_id}: nothing is stored under this id")
+        } else {
+            format!("no profile for {user_id}, but left: {left:?}")
+        });
     };
-    let mut out = format!("user {user_id}\n  created {}\n  balance {} (purchased, unspent: {}; owed from refunds: {})\n", p.created_at, p.credits, p.purchased.min(p.credits), p.owed);
+    let mut out = format!(
+        "user {user_id}\n  created {}\n  balance {} (purchased, unspent: {}; owed from refunds: {})\n",
+        p.created_at,
+        p.credits,
+        p.purchased.min(p.credits),
+        p.owed
+    );
     if let Some(since) = &p.deleting {
         out.push_str(&format!("  DELETION REQUESTED at {since}: the erasure is queued or running\n"));
     }

@@ -2,6 +2,7 @@
 //! env file `bin/test` passes as `STACK_ENV_FILE`), HTTP clients that each
 //! come from their own loopback address, and checks of the contract's shapes.
 
+use shared::ports::LedgerStore;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::OnceLock;
@@ -41,8 +42,7 @@ impl Stack {
 pub fn stack() -> &'static Stack {
     static STACK: OnceLock<Stack> = OnceLock::new();
     STACK.get_or_init(|| {
-        let path = std::env::var("STACK_ENV_FILE")
-            .expect("STACK_ENV_FILE is not set: run the integration tests with bin/test, which starts their stack");
+        let path = std::env::var("STACK_ENV_FILE").expect("STACK_ENV_FILE is not set: run the integration tests with bin/test, which starts their stack");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
         Stack { vars: local_stack::stack_env::parse(&text).into_iter().collect() }
     })
@@ -73,7 +73,6 @@ pub struct Session {
 }
 
 impl Session {
-    /// The user id.
     pub fn user_id(&self) -> &str {
         self.body["user_id"].as_str().unwrap()
     }
@@ -81,7 +80,6 @@ impl Session {
     pub fn access(&self) -> &str {
         self.body["access_token"].as_str().unwrap()
     }
-    /// The refresh token.
     pub fn refresh_token(&self) -> &str {
         self.body["refresh_token"].as_str().unwrap()
     }
@@ -101,12 +99,7 @@ pub async fn sign_up(client: &reqwest::Client) -> Session {
 
 /// `POST /v1/auth/refresh`; the raw response.
 pub async fn refresh_raw(client: &reqwest::Client, token: &str) -> Response {
-    client
-        .post(stack().url("/v1/auth/refresh"))
-        .json(&json!({"refresh_token": token}))
-        .send()
-        .await
-        .expect("refresh request")
+    client.post(stack().url("/v1/auth/refresh")).json(&json!({"refresh_token": token})).send().await.expect("refresh request")
 }
 
 /// `GET /v1/me` with `token`; the raw response.
@@ -137,13 +130,7 @@ pub async fn scan_table() -> Vec<HashMap<String, aws_sdk_dynamodb::types::Attrib
     let mut items = Vec::new();
     let mut start = None;
     loop {
-        let out = client
-            .scan()
-            .table_name(stack().var("TABLE_NAME"))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
+        let out = client.scan().table_name(stack().var("TABLE_NAME")).set_exclusive_start_key(start).send().await.expect("scan");
         items.extend(out.items().iter().cloned());
         start = out.last_evaluated_key().cloned();
         if start.is_none() {
@@ -166,7 +153,7 @@ pub async fn store() -> shared::adapters::dynamo::DynamoStore {
 /// Gives `user_id` credits through the one ledger-writing function (as the
 /// support command and purchases do), never by writing the balance.
 pub async fn grant(user_id: &str, credits: i64) {
-    use shared::adapters::dynamo::ledger::{LedgerReason, Posting};
+    use shared::credits::ledger::{LedgerReason, Posting};
     let posting = Posting {
         user_id,
         amount: credits,
@@ -232,10 +219,7 @@ pub fn style(quality: &str) -> Value {
 
 /// `POST /v1/jobs`; the raw response.
 pub async fn create_job_raw(client: &reqwest::Client, session: &Session, upload_id: &str, quality: &str, key: Option<&str>) -> Response {
-    let mut req = client
-        .post(stack().url("/v1/jobs"))
-        .bearer_auth(session.access())
-        .json(&json!({"upload_id": upload_id, "style": style(quality)}));
+    let mut req = client.post(stack().url("/v1/jobs")).bearer_auth(session.access()).json(&json!({"upload_id": upload_id, "style": style(quality)}));
     if let Some(key) = key {
         req = req.header("idempotency-key", key);
     }
@@ -310,15 +294,7 @@ pub async fn sim_tasks_matching(needle: &str) -> Vec<Value> {
 pub async fn wait_for_job(client: &reqwest::Client, session: &Session, job_id: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
-        let job: Value = client
-            .get(stack().url(&format!("/v1/jobs/{job_id}")))
-            .bearer_auth(session.access())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let job: Value = client.get(stack().url(&format!("/v1/jobs/{job_id}"))).bearer_auth(session.access()).send().await.unwrap().json().await.unwrap();
         if done(&job) || std::time::Instant::now() > deadline {
             return job;
         }
@@ -449,8 +425,8 @@ pub async fn photos() -> shared::adapters::s3::PhotoStorage {
 /// What is left of a user: the domain verifier's findings, plus every item of
 /// the whole table that holds the user id anywhere (key or attribute), so
 /// records keyed by a job id or a hash cannot escape.
-pub async fn remains_of(user_id: &str) -> (shared::account_deletion::Leftovers, Vec<String>) {
-    let left = shared::account_deletion::verify_gone(&store().await, &photos().await, &stack_secrets().await.ip_hash_key, user_id).await.unwrap();
+pub async fn remains_of(user_id: &str) -> (shared::usecases::account_deletion::Leftovers, Vec<String>) {
+    let left = shared::usecases::account_deletion::verify_gone(&store().await, &photos().await, &stack_secrets().await.ip_hash_key, user_id).await.unwrap();
     let mentions = scan_table().await.iter().map(|it| format!("{it:?}")).filter(|text| text.contains(user_id)).collect();
     (left, mentions)
 }

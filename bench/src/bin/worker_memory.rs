@@ -10,11 +10,13 @@
 //! Needs a stack whose queue nobody else consumes (`bin/bench-memory` starts
 //! one with `LOCAL_QUEUE_POLLERS=0`); `STACK_ENV_FILE` names its env file.
 
+use shared::entry::{Consumer, Function};
+use shared::ports::LedgerStore;
 use std::time::Instant;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use serde_json::{Value, json};
-use shared::adapters::dynamo::ledger::{LedgerReason, Posting};
+use shared::credits::ledger::{LedgerReason, Posting};
 use shared::error::BoxError;
 
 fn set_env(name: &str, value: &str) {
@@ -26,10 +28,7 @@ fn set_env(name: &str, value: &str) {
 /// A line of `/proc/self/status` in kB.
 fn status_kb(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.trim().strip_suffix("kB")?.trim().parse().ok())
-        .unwrap_or(0)
+    status.lines().find_map(|l| l.strip_prefix(field)?.trim().strip_suffix("kB")?.trim().parse().ok()).unwrap_or(0)
 }
 
 fn main() -> Result<(), BoxError> {
@@ -81,7 +80,15 @@ async fn queue_jobs(sdk: &aws_config::SdkConfig, n: usize) -> Result<SqsEvent, B
         let session: Value = http.post(format!("{api}/v1/auth/anonymous")).json(&json!({})).send().await?.json().await?;
         let (user, token) = (session["user_id"].as_str().ok_or("no user_id")?, session["access_token"].as_str().ok_or("no token")?);
         users.push(user.to_string());
-        let grant = Posting { user_id: user, amount: 1, reason: LedgerReason::SupportGrant, reference: None, active_jobs_delta: 0, max_active_jobs: None, now: shared::time::now() };
+        let grant = Posting {
+            user_id: user,
+            amount: 1,
+            reason: LedgerReason::SupportGrant,
+            reference: None,
+            active_jobs_delta: 0,
+            max_active_jobs: None,
+            now: shared::time::now(),
+        };
         store.post(&grant).await?;
         let upload: Value = http
             .post(format!("{api}/v1/uploads"))

@@ -26,10 +26,7 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -43,11 +40,7 @@ pub struct Answer {
 
 impl Default for Answer {
     fn default() -> Self {
-        Answer {
-            status: 200,
-            headers: vec![("content-type", "application/x-amz-json-1.0".into())],
-            body: Bytes::from_static(b"{}"),
-        }
+        Answer { status: 200, headers: vec![("content-type", "application/x-amz-json-1.0".into())], body: Bytes::from_static(b"{}") }
     }
 }
 
@@ -67,9 +60,7 @@ impl Drop for Upstream {
 
 impl Upstream {
     pub async fn start() -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind upstream");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let answer = Arc::new(Mutex::new(Answer::default()));
@@ -81,52 +72,31 @@ impl Upstream {
                 };
                 let (seen, answer) = (Arc::clone(&s), Arc::clone(&a));
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (seen, answer) = (Arc::clone(&seen), Arc::clone(&answer));
-                            async move {
-                                let (parts, body) = req.into_parts();
-                                let body = body.collect().await.expect("upstream body").to_bytes();
-                                seen.lock().expect("seen").push(Recorded {
-                                    method: parts.method.to_string(),
-                                    path_and_query: parts
-                                        .uri
-                                        .path_and_query()
-                                        .map(|p| p.to_string())
-                                        .unwrap_or_default(),
-                                    headers: parts
-                                        .headers
-                                        .iter()
-                                        .map(|(n, v)| {
-                                            (n.to_string(), v.to_str().expect("ascii").to_string())
-                                        })
-                                        .collect(),
-                                    body,
-                                });
-                                let answer = answer.lock().expect("answer").clone();
-                                let mut resp = hyper::Response::new(Full::new(answer.body));
-                                *resp.status_mut() =
-                                    http::StatusCode::from_u16(answer.status).expect("status");
-                                for (name, value) in answer.headers {
-                                    resp.headers_mut()
-                                        .append(name, value.parse().expect("value"));
-                                }
-                                Ok::<_, Infallible>(resp)
+                    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (seen, answer) = (Arc::clone(&seen), Arc::clone(&answer));
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body.collect().await.expect("upstream body").to_bytes();
+                            seen.lock().expect("seen").push(Recorded {
+                                method: parts.method.to_string(),
+                                path_and_query: parts.uri.path_and_query().map(std::string::ToString::to_string).unwrap_or_default(),
+                                headers: parts.headers.iter().map(|(n, v)| (n.to_string(), v.to_str().expect("ascii").to_string())).collect(),
+                                body,
+                            });
+                            let answer = answer.lock().expect("answer").clone();
+                            let mut resp = hyper::Response::new(Full::new(answer.body));
+                            *resp.status_mut() = http::StatusCode::from_u16(answer.status).expect("status");
+                            for (name, value) in answer.headers {
+                                resp.headers_mut().append(name, value.parse().expect("value"));
                             }
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                            Ok::<_, Infallible>(resp)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
             }
         });
-        Upstream {
-            url,
-            seen,
-            answer,
-            task,
-        }
+        Upstream { url, seen, answer, task }
     }
 
     pub fn seen(&self) -> Vec<Recorded> {
@@ -135,14 +105,7 @@ impl Upstream {
 
     /// How many requests named `operation` (in `x-amz-target`, or anywhere in the path).
     pub fn count(&self, operation: &str) -> usize {
-        self.seen()
-            .iter()
-            .filter(|r| {
-                r.header("x-amz-target")
-                    .is_some_and(|t| t.ends_with(operation))
-                    || r.path_and_query.contains(operation)
-            })
-            .count()
+        self.seen().iter().filter(|r| r.header("x-amz-target").is_some_and(|t| t.ends_with(operation)) || r.path_and_query.contains(operation)).count()
     }
 
     pub fn set_answer(&self, answer: Answer) {
@@ -173,13 +136,7 @@ impl Harness {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let faults = Faults::new(upstream.url.clone(), config);
         let server = faults.spawn(listener);
-        Harness {
-            upstream,
-            faults,
-            url,
-            client: http_client(),
-            server,
-        }
+        Harness { upstream, faults, url, client: http_client(), server }
     }
 
     pub async fn off() -> Harness {
@@ -223,12 +180,7 @@ impl Harness {
     /// A plain request through the proxy: status and body.
     pub async fn call(&self, method: &str, path_and_query: &str) -> (u16, String) {
         let method = http::Method::from_bytes(method.as_bytes()).expect("method");
-        let resp = self
-            .client
-            .request(method, format!("{}{path_and_query}", self.url))
-            .send()
-            .await
-            .expect("call");
+        let resp = self.client.request(method, format!("{}{path_and_query}", self.url)).send().await.expect("call");
         let status = resp.status().as_u16();
         (status, resp.text().await.expect("text"))
     }
@@ -239,18 +191,12 @@ impl Harness {
 }
 
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
+    reqwest::Client::builder().no_proxy().build().expect("client")
 }
 
 /// One raw HTTP/1.1 exchange on `stream`: writes `request`, reads one response (head and a
 /// `content-length` body). `Err` is what reading gave instead (EOF or an I/O error).
-pub async fn exchange(
-    stream: &mut TcpStream,
-    request: &[u8],
-) -> Result<(String, Vec<u8>), std::io::Error> {
+pub async fn exchange(stream: &mut TcpStream, request: &[u8]) -> Result<(String, Vec<u8>), std::io::Error> {
     stream.write_all(request).await?;
     let mut buf = Vec::new();
     let head_end = loop {
@@ -258,27 +204,15 @@ pub async fn exchange(
             break at + 4;
         }
         let mut chunk = [0u8; 4096];
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{e} after {} bytes", buf.len())))?;
+        let n = stream.read(&mut chunk).await.map_err(|e| std::io::Error::new(e.kind(), format!("{e} after {} bytes", buf.len())))?;
         if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                format!("EOF after {} bytes", buf.len()),
-            ));
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("EOF after {} bytes", buf.len())));
         }
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8(buf[..head_end].to_vec()).expect("head");
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().parse().expect("length"))
-        })
-        .unwrap_or(0);
+    let length: usize =
+        head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().expect("length"))).unwrap_or(0);
     let mut body = buf[head_end..].to_vec();
     while body.len() < length {
         let mut chunk = [0u8; 4096];
@@ -342,11 +276,5 @@ pub fn sqs(url: &str) -> aws_sdk_sqs::Client {
 /// The rule with `id` as `GET /_faults/rules` lists it.
 pub async fn rule_view(h: &Harness, id: u64) -> Value {
     let (_, rules) = h.control("GET", "/_faults/rules", None).await;
-    rules
-        .as_array()
-        .expect("rules")
-        .iter()
-        .find(|r| r["id"] == id)
-        .cloned()
-        .expect("rule listed")
+    rules.as_array().expect("rules").iter().find(|r| r["id"] == id).cloned().expect("rule listed")
 }

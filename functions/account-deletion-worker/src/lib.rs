@@ -1,53 +1,28 @@
 //! The account deletion worker (SQS-triggered): each message names one
-//! account to erase. An erasure that fails (storage or RevenueCat down, a
-//! late write found) is reported alone and retried after its visibility
-//! timeout; it resumes where it stopped, since every step is idempotent.
-//! One that keeps failing goes to the dead-letter queue, whose alarm asks an
-//! operator to run `support delete-user`. A completed erasure queues one last
-//! pass for when the upload links issued before the deletion have expired:
-//! a photo sent through one of them meanwhile is erased then.
+//! account to erase (see `shared::usecases::account_deletion`). An erasure
+//! that fails (storage or RevenueCat down, a late write found) is reported
+//! alone and retried after its visibility timeout; it resumes where it
+//! stopped, since every step is idempotent. One that keeps failing goes to
+//! the dead-letter queue, whose alarm asks an operator to run `support
+//! delete-user`. A completed erasure queues one last pass for when the upload
+//! links issued before the deletion have expired.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
-use shared::account_deletion::{AccountEraser, EraseError};
-use shared::adapters::sqs::{DeletionMessage, DeletionQueue};
-use shared::uploads::UPLOAD_LINK_SECONDS;
-use shared::context::AppContext;
+use shared::context::{self, AppContext, AwsEraser};
+use shared::entry::{Consumer, FromContext};
 use shared::error::BoxError;
-use shared::revenuecat::RevenueCatClient;
+use shared::messages::DeletionMessage;
+use shared::uploads::UPLOAD_LINK_SECONDS;
+use shared::usecases::account_deletion::EraseError;
 
-/// The worker, built once per cold start.
-pub struct AccountDeletionWorker {
-    eraser: AccountEraser,
-    queue: DeletionQueue,
-    final_pass_delay_secs: u32,
-}
+/// The worker, over the eraser built once per cold start.
+pub struct AccountDeletionWorker(AwsEraser);
 
 impl AccountDeletionWorker {
-    /// Builds the eraser from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        let ctx = AppContext::from_env().await?;
-        let base = shared::config::optional("REVENUECAT_API_BASE_URL").unwrap_or_else(|| "https://api.revenuecat.com".into());
-        let revenuecat = ctx.secrets.revenuecat_api_key.clone().map(|key| RevenueCatClient::new(base, key));
-        if revenuecat.is_none() {
-            tracing::warn!("no REVENUECAT_API_KEY: deleted accounts are not deleted at RevenueCat");
-        }
-        // SQS delays a message at most 15 minutes; the links live 5.
-        // After the last upload link given before the deletion expired, and within the contract's 60 s.
-        let delay = shared::config::parsed("DELETION_FINAL_PASS_SECONDS", UPLOAD_LINK_SECONDS as u32 + 10)?.min(900);
-        let eraser = AccountEraser { store: ctx.store, photos: ctx.photos, revenuecat, hash_key: ctx.secrets.ip_hash_key };
-        Ok(Self::new(eraser, ctx.deletions, delay))
-    }
-
-    /// A worker over `eraser`, queuing final passes on `queue` after `final_pass_delay_secs`.
-    pub fn new(eraser: AccountEraser, queue: DeletionQueue, final_pass_delay_secs: u32) -> Self {
-        AccountDeletionWorker { eraser, queue, final_pass_delay_secs }
-    }
-
-    /// Handles a batch; the answer lists the messages to retry.
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        let outcomes = join_all(event.records.iter().map(|m| self.one(m))).await;
-        shared::queue_batch::batch_response(&event.records, outcomes)
+    /// A worker over `eraser`.
+    pub fn new(eraser: AwsEraser) -> Self {
+        AccountDeletionWorker(eraser)
     }
 
     async fn one(&self, record: &SqsMessage) -> bool {
@@ -56,22 +31,11 @@ impl AccountDeletionWorker {
             return false;
         };
         let started = std::time::Instant::now();
-        match self.eraser.erase(&msg.user_id, shared::time::now()).await {
+        match self.0.handle(&msg, shared::time::now()).await {
             Ok(erased) => {
                 let elapsed_ms = started.elapsed().as_millis() as u64;
                 tracing::info!(objects = erased.objects, items = erased.items, elapsed_ms, final_pass = msg.final_pass, "account erased");
-                if msg.final_pass {
-                    return true;
-                }
-                let last = DeletionMessage { final_pass: true, ..msg };
-                match self.queue.send_delayed(&last, self.final_pass_delay_secs).await {
-                    Ok(()) => true,
-                    Err(err) => {
-                        // Retried whole: erasing again is harmless.
-                        tracing::warn!(error = %err, "could not queue the final pass; the erasure will be retried");
-                        false
-                    }
-                }
+                true
             }
             Err(err) => {
                 // Leftovers are counted, not listed: their keys name the user.
@@ -83,5 +47,21 @@ impl AccountDeletionWorker {
                 false
             }
         }
+    }
+}
+
+impl FromContext for AccountDeletionWorker {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // SQS delays a message at most 15 minutes; the links live 5 (the default
+        // comes after the last link given before the deletion expired).
+        let delay = shared::config::parsed("DELETION_FINAL_PASS_SECONDS", UPLOAD_LINK_SECONDS as u32 + 10)?.min(900);
+        Ok(AccountDeletionWorker(context::eraser(&ctx, delay)))
+    }
+}
+
+impl Consumer for AccountDeletionWorker {
+    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let outcomes = join_all(event.records.iter().map(|m| self.one(m))).await;
+        shared::queue_batch::batch_response(&event.records, outcomes)
     }
 }

@@ -1,29 +1,24 @@
-//! `POST /v1/auth/anonymous`: creates an anonymous user and its first session
-//! (201 `Session`), at most `SIGNUP_LIMIT_PER_HOUR` per source IP.
+//! `POST /v1/auth/anonymous`: creates an anonymous user with its first
+//! session (201 `Session`), rate-limited per source IP.
 
 use serde::Deserialize;
-use shared::auth::service;
 use shared::context::AppContext;
+use shared::entry::FromContext;
 use shared::error::{ApiError, BoxError};
 use shared::http::{Body, Request, Response, Route, request, response};
+use shared::usecases::sessions;
 
-/// The body: an empty object; any field is unknown (422).
+/// The body: `{}` (nothing else is accepted).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SignUpRequest {}
 
-/// The route.
-pub struct AuthAnonymous {
-    ctx: AppContext,
-}
+/// `POST /v1/auth/anonymous`.
+pub struct AuthAnonymous(AppContext);
 
-impl AuthAnonymous {
-    /// Builds the route over a ready context.
-    pub fn new(ctx: AppContext) -> Self { AuthAnonymous { ctx } }
-
-    /// Builds the route from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        Ok(AuthAnonymous { ctx: AppContext::from_env().await? })
+impl FromContext for AuthAnonymous {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        Ok(AuthAnonymous(ctx))
     }
 }
 
@@ -32,8 +27,8 @@ impl Route for AuthAnonymous {
         let SignUpRequest {} = request::json_body(&req)?;
         // API Gateway always sets the source IP; without it we cannot rate-limit.
         let ip = request::source_ip(&req).ok_or_else(|| ApiError::internal("request has no source IP"))?;
-        let c = &self.ctx;
-        let grant = service::sign_up(&c.store, &c.settings, &c.secrets, ip, shared::time::now()).await?;
+        let app = &self.0;
+        let grant = sessions::sign_up(&app.store, &app.settings, &app.secrets, ip, shared::time::now()).await?;
         Ok(response::json(201, &grant))
     }
 }

@@ -2,10 +2,11 @@
 //! `Session`); reuse after the grace revokes the session (401).
 
 use serde::Deserialize;
-use shared::auth::service;
 use shared::context::AppContext;
+use shared::entry::FromContext;
 use shared::error::{ApiError, BoxError};
 use shared::http::{Body, Request, Response, Route, request, response};
+use shared::usecases::sessions;
 
 /// The body.
 #[derive(Deserialize)]
@@ -14,26 +15,20 @@ struct RefreshRequest {
     refresh_token: String,
 }
 
-/// The route.
-pub struct AuthRefresh {
-    ctx: AppContext,
-}
+/// `POST /v1/auth/refresh`.
+pub struct AuthRefresh(AppContext);
 
-impl AuthRefresh {
-    /// Builds the route over a ready context.
-    pub fn new(ctx: AppContext) -> Self { AuthRefresh { ctx } }
-
-    /// Builds the route from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        Ok(AuthRefresh { ctx: AppContext::from_env().await? })
+impl FromContext for AuthRefresh {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        Ok(AuthRefresh(ctx))
     }
 }
 
 impl Route for AuthRefresh {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
         let body: RefreshRequest = request::json_body(&req)?;
-        let c = &self.ctx;
-        let grant = service::refresh(&c.store, &c.settings, &c.secrets, &body.refresh_token, shared::time::now()).await?;
+        let app = &self.0;
+        let grant = sessions::refresh(&app.store, &app.settings, &app.secrets, &body.refresh_token, shared::time::now()).await?;
         Ok(response::json(200, &grant))
     }
 }

@@ -1,159 +1,29 @@
-//! `POST /v1/jobs`: checks the upload by its bytes, then charges the price,
-//! records the job and takes the upload in one transaction, copies the photo
-//! into the job's own key (out of `uploads/`, which a lifecycle rule empties,
-//! and out of reach of the upload's link), then queues the generation. If
-//! queueing fails the job is failed and refunded at once, so no credit is
-//! ever lost. An `Idempotency-Key` makes a retry return the same job, charged
-//! once.
+//! `POST /v1/jobs`: parses the request (400, 401, the `Idempotency-Key`,
+//! 422) and creates the job (see `shared::usecases::create_job`): 202 `Job`.
 
-use shared::adapters::dynamo::jobs::{CreateOutcome, NewJob};
-use shared::adapters::sqs::GenerationMessage;
 use shared::context::AppContext;
-use shared::error::{ApiError, BoxError, unauthorized};
+use shared::entry::FromContext;
+use shared::error::{ApiError, BoxError};
 use shared::http::{Body, Request, Response, Route, request, response};
-use shared::jobs::{CreateJobRequest, Job, JobError, JobStatus, MAX_ACTIVE_JOBS, idempotency_key, is_id, new_job_id};
-use shared::object_keys::UserObjects;
-use shared::photo_check;
-use shared::uploads::HeaderCheck;
+use shared::jobs::{CreateJobRequest, idempotency_key};
+use shared::usecases::create_job::create_job;
 
-/// The route.
-pub struct CreateJob {
-    ctx: AppContext,
-}
+/// `POST /v1/jobs`.
+pub struct CreateJob(AppContext);
 
-impl CreateJob {
-    /// Builds the route over a ready context.
-    pub fn new(ctx: AppContext) -> Self { CreateJob { ctx } }
-
-    /// Builds the route from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        Ok(CreateJob { ctx: AppContext::from_env().await? })
+impl FromContext for CreateJob {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        Ok(CreateJob(ctx))
     }
-}
-
-fn upload_not_found() -> ApiError {
-    ApiError::NotFound("No such upload: upload the photo first with POST /v1/uploads.".into())
 }
 
 impl Route for CreateJob {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
         let body = request::json_value(&req)?;
-        let claims = self.ctx.authenticate(&req)?;
-        let key = idempotency_key(req.headers().get("idempotency-key").map(|v| v.as_bytes()))?;
+        let claims = self.0.claims(request::authorization(&req))?;
+        let key = idempotency_key(req.headers().get("idempotency-key").map(shared::http::HeaderValue::as_bytes))?;
         let create: CreateJobRequest = request::typed(body)?;
-        let style = create.style.resolve().map_err(|e| ApiError::ValidationFailed(format!("{e}.")))?;
-        if !is_id(&create.upload_id) {
-            self.ctx.authenticate_live(&req).await?;
-            return Err(upload_not_found());
-        }
-
-        // The real guard: the emulator (and a misbehaving client) can store anything.
-        let objects = UserObjects::new(&self.ctx.secrets.ip_hash_key, &claims.sub);
-        let upload_key = objects.upload(&create.upload_id);
-        match photo_check::inspect(&self.ctx.photos, &upload_key).await? {
-            // A job took it (and its copy), so the object is gone: the
-            // transaction tells a retry under the same key from a second use.
-            None if self.ctx.store.upload_state(&claims.sub, &create.upload_id).await? == Some(true) => {}
-            None => {
-                self.ctx.authenticate_live(&req).await?;
-                return Err(upload_not_found());
-            }
-            Some(HeaderCheck::Unusable(why)) => return Err(ApiError::ValidationFailed(why)),
-            Some(HeaderCheck::NeedMore) => return Err(ApiError::internal("header check gave no verdict")),
-            Some(HeaderCheck::Usable { .. }) => {}
-        }
-
-        let now = shared::time::now();
-        let job = Job {
-            input_key: objects.job_photo(&create.upload_id),
-            job_id: new_job_id(),
-            user_id: claims.sub.clone(),
-            status: JobStatus::Queued,
-            style: create.style.clone(),
-            credits_charged: style.credits(),
-            refunded: false,
-            created_at: now,
-            updated_at: now,
-            completed_at: None,
-            upload_id: create.upload_id.clone(),
-            result_key: None,
-            error: None,
-            deadline_at: now + self.ctx.settings.job_deadline_seconds,
-            task_id: None,
-            callback_hash: None,
-            claim: None,
-            expires_at: (self.ctx.settings.result_retention_days > 0).then(|| now + self.ctx.settings.result_retention_days * 86_400),
-            // The worker must claim it by then, or the reaper sends its start again.
-            watch_at: Some(now + self.ctx.settings.stall_seconds),
-            poll_seq: 0,
-        };
-        let fingerprint = create.fingerprint();
-        let new = NewJob {
-            job: &job,
-            session_id: &claims.sid,
-            idempotency: key.as_deref().map(|k| (k, fingerprint.as_str())),
-            now,
-        };
-        let store = &self.ctx.store;
-        match store.create_job(&new).await? {
-            CreateOutcome::Created => {}
-            CreateOutcome::SessionGone => return Err(unauthorized()),
-            CreateOutcome::UploadUnavailable => {
-                return Err(match store.upload_state(&claims.sub, &create.upload_id).await? {
-                    None => upload_not_found(),
-                    Some(_) => ApiError::ValidationFailed("This upload was already used by another job; upload the photo again.".into()),
-                });
-            }
-            CreateOutcome::ProfileRefused => {
-                let (credits, active) = store.balance_and_active(&claims.sub).await?;
-                return Err(if active >= MAX_ACTIVE_JOBS {
-                    ApiError::RateLimited {
-                        message: format!("{MAX_ACTIVE_JOBS} headshots are already being made; wait for one to finish."),
-                        retry_after_secs: 30,
-                    }
-                } else {
-                    ApiError::InsufficientCredits(format!(
-                        "This style costs {} credits and the balance is {credits}; buy credits first.",
-                        job.credits_charged
-                    ))
-                });
-            }
-            CreateOutcome::KeyUsed(stored_fingerprint, job_id) => {
-                if stored_fingerprint != fingerprint {
-                    return Err(ApiError::Conflict("This Idempotency-Key was used with a different request.".into()));
-                }
-                let earlier = store
-                    .job_with_live_session(&claims.sub, &claims.sid, &job_id, now)
-                    .await?
-                    .ok_or_else(unauthorized)?
-                    .ok_or_else(|| ApiError::NotFound("The job this Idempotency-Key created was deleted.".into()))?;
-                if earlier.status == JobStatus::Queued {
-                    // The first request may have died before queueing it; a
-                    // second start is harmless (only one run can claim the job).
-                    self.ctx.queue.send(&GenerationMessage::start(&earlier.user_id, &earlier.job_id)).await?;
-                }
-                return Ok(response::json(202, &self.ctx.job_json(&earlier).await?));
-            }
-        }
-
-        // The job's own copy; should this step fail or be lost, the worker makes it.
-        match self.ctx.photos.copy(&upload_key, &job.input_key).await {
-            // Best effort: the lifecycle rule removes what is left.
-            Ok(true) => {
-                if let Err(err) = self.ctx.photos.delete(std::slice::from_ref(&upload_key)).await {
-                    tracing::warn!(job_id = %job.job_id, error = %err, "a used upload was left for the lifecycle rule");
-                }
-            }
-            Ok(false) => tracing::warn!(job_id = %job.job_id, "the upload went before the job's copy was made"),
-            Err(err) => tracing::warn!(job_id = %job.job_id, error = %err, "the job's copy of its photo is left to the worker"),
-        }
-        let message = GenerationMessage::start(&job.user_id, &job.job_id);
-        if let Err(err) = self.ctx.queue.send(&message).await {
-            tracing::error!(job_id = %job.job_id, error = %err, "could not queue a paid job: failing and refunding it");
-            let reason = JobError { code: "provider_failed".into(), message: "The job could not be started; its credits were refunded.".into() };
-            store.fail_and_refund(&job, &reason, shared::time::now()).await?;
-            return Err(ApiError::Unavailable("The job could not be started and was refunded; please retry.".into()));
-        }
-        Ok(response::json(202, &self.ctx.job_json(&job).await?))
+        let job = create_job(&self.0, &claims, &create, key.as_deref(), shared::time::now()).await?;
+        Ok(response::json(202, &job))
     }
 }

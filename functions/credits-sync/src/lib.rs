@@ -1,19 +1,16 @@
-//! `POST /v1/credits/sync`: asks RevenueCat for the caller's one-time
-//! purchases and grants those not granted yet, through the same once-only
-//! write as the webhook, so credits appear the moment the app's purchase
-//! completes even if the webhook is late or lost. Rate-limited per user.
+//! `POST /v1/credits/sync`: grants the caller's purchases the webhook has not
+//! granted yet (see `shared::usecases::sync`): 200 with the balance and what
+//! was granted.
 
 use serde::{Deserialize, Serialize};
-use shared::adapters::dynamo::purchases::{Grant, GrantOutcome};
-use shared::context::AppContext;
-use shared::credits::{CreditSettings, transaction_hash};
-use shared::error::{ApiError, BoxError, unauthorized};
+use shared::adapters::revenuecat::RevenueCatClient;
+use shared::context::{self, AppContext};
+use shared::credits::CreditSettings;
+use shared::entry::FromContext;
+use shared::error::{ApiError, BoxError};
 use shared::http::{Body, Request, Response, Route, request, response};
-use shared::rate_limit::Admission;
-use shared::revenuecat::{RevenueCatClient, RevenueCatError};
-
-/// The sliding window of the per-user limit.
-const SYNC_WINDOW_SECS: i64 = 60;
+use shared::usecases::sessions::require_live;
+use shared::usecases::sync::sync;
 
 /// The body a sync may carry: `{}` (nothing else is accepted).
 #[derive(Deserialize)]
@@ -27,7 +24,7 @@ struct Synced {
     granted: i64,
 }
 
-/// The route.
+/// `POST /v1/credits/sync`.
 pub struct CreditsSync {
     ctx: AppContext,
     credits: CreditSettings,
@@ -35,38 +32,25 @@ pub struct CreditsSync {
 }
 
 impl CreditsSync {
-    /// Builds the route over a ready context.
-    pub fn new(ctx: AppContext, credits: CreditSettings, revenuecat: RevenueCatClient) -> Self {
+    /// The route over `ctx`, the product map and RevenueCat's client.
+    pub fn with(ctx: AppContext, credits: CreditSettings, revenuecat: RevenueCatClient) -> Self {
         CreditsSync { ctx, credits, revenuecat }
-    }
-
-    /// Builds the route from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        let ctx = AppContext::from_env().await?;
-        let key = ctx.secrets.revenuecat_api_key.clone().ok_or("REVENUECAT_API_KEY (or revenuecat_api_key in the app secret) is required")?;
-        let base = shared::config::optional("REVENUECAT_API_BASE_URL").unwrap_or_else(|| "https://api.revenuecat.com".into());
-        Ok(Self::new(ctx, CreditSettings::from_env()?, RevenueCatClient::new(base, key)))
     }
 }
 
-/// RevenueCat's failure as the app sees it: 503, retry later.
-fn provider_down(err: RevenueCatError) -> ApiError {
-    let retry_after_secs = match &err {
-        RevenueCatError::Unavailable { retry_after_secs, .. } => retry_after_secs.unwrap_or(5).clamp(1, 300),
-        RevenueCatError::Refused(status) => {
-            tracing::error!(alert = "revenuecat_refused", status, "RevenueCat refused the sync call: check REVENUECAT_API_KEY");
-            60
-        }
-    };
-    tracing::warn!(error = %err, "credits sync could not reach RevenueCat");
-    ApiError::UnavailableFor { message: "The purchase service is unavailable. Please retry shortly.".into(), retry_after_secs }
+impl FromContext for CreditsSync {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        let revenuecat = context::revenuecat(&ctx).ok_or("REVENUECAT_API_KEY (or revenuecat_api_key in the app secret) is required")?;
+        Ok(Self::with(ctx, CreditSettings::from_env()?, revenuecat))
+    }
 }
 
 impl Route for CreditsSync {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
         // No body is needed; one that is sent must be `{}` as JSON (400 before 401, 422 after it).
         let body = if req.body().is_empty() { None } else { Some(request::json_value(&req)?) };
-        let claims = self.ctx.authenticate_live(&req).await?;
+        let now = shared::time::now();
+        let claims = require_live(&self.ctx.store, self.ctx.claims(request::authorization(&req))?, now).await?;
         if let Some(body) = body {
             // serde would read `[]` as an empty struct too.
             if !body.is_object() {
@@ -74,32 +58,7 @@ impl Route for CreditsSync {
             }
             request::typed::<SyncRequest>(body)?;
         }
-        let user_id = claims.sub.as_str();
-        let now = shared::time::now();
-        let admission = self.ctx.store.admit_user_action(user_id, "credits_sync", now, self.credits.sync_limit_per_minute, SYNC_WINDOW_SECS).await?;
-        if let Admission::Limited { retry_after_secs } = admission {
-            return Err(ApiError::RateLimited { message: "Too many purchase syncs; try again shortly.".into(), retry_after_secs });
-        }
-        let purchases = self.revenuecat.purchases(user_id).await.map_err(provider_down)?;
-        let mut granted = 0;
-        for p in purchases {
-            if !p.environment.grants(self.credits.sandbox_grants) {
-                continue;
-            }
-            let Some(credits) = self.credits.products.credits(&p.product_id) else {
-                tracing::warn!(alert = "unknown_product", product_id = %p.product_id, "purchase of a product not in PRODUCT_CREDITS");
-                continue;
-            };
-            let hash = transaction_hash(&self.ctx.secrets.ip_hash_key, &p.store_transaction_id);
-            let grant = Grant { event: None, user_id, txn_hash: &hash, product_id: &p.product_id, credits, now };
-            match self.ctx.store.grant_purchase(&grant).await? {
-                GrantOutcome::Granted { net } => granted += net,
-                GrantOutcome::AlreadyKnown | GrantOutcome::DuplicateEvent => {}
-                // The account is being deleted.
-                GrantOutcome::NoSuchUser => return Err(unauthorized()),
-            }
-        }
-        let holder = self.ctx.store.credit_holder(user_id).await?.ok_or_else(unauthorized)?;
-        Ok(response::json(200, &Synced { credits: holder.state.credits, granted }))
+        let synced = sync(&self.ctx.store, &self.revenuecat, &self.credits, &self.ctx.secrets.ip_hash_key, &claims, now).await?;
+        Ok(response::json(200, &Synced { credits: synced.credits, granted: synced.granted }))
     }
 }

@@ -1,32 +1,29 @@
-//! `DELETE /v1/me`: deletes the caller's account for good. The erasure is
-//! queued first; then the account is marked (no write for it succeeds any
-//! more) and every session revoked in one transaction, so any later call
-//! with the user's tokens answers 401. The deletion worker erases the rest.
+//! `DELETE /v1/me`: marks the account as being deleted and revokes every
+//! session at once (202), and queues the erasure, which the deletion worker
+//! finishes within the contract's 60 seconds.
 
-use shared::account_deletion::request_deletion;
 use shared::context::AppContext;
+use shared::entry::FromContext;
 use shared::error::{ApiError, BoxError};
-use shared::http::{Body, Request, Response, Route, response};
+use shared::http::{Body, Request, Response, Route, request, response};
+use shared::usecases::account_deletion::request_deletion;
+use shared::usecases::sessions::require_live;
 
-/// The route.
-pub struct DeleteMe {
-    ctx: AppContext,
-}
+/// `DELETE /v1/me`.
+pub struct DeleteMe(AppContext);
 
-impl DeleteMe {
-    /// Builds the route over a ready context.
-    pub fn new(ctx: AppContext) -> Self { DeleteMe { ctx } }
-
-    /// Builds the route from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        Ok(DeleteMe { ctx: AppContext::from_env().await? })
+impl FromContext for DeleteMe {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        Ok(DeleteMe(ctx))
     }
 }
 
 impl Route for DeleteMe {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let claims = self.ctx.authenticate_live(&req).await?;
-        request_deletion(&self.ctx.store, &self.ctx.deletions, &claims.sub, shared::time::now()).await?;
+        let app = &self.0;
+        let now = shared::time::now();
+        let claims = require_live(&app.store, app.claims(request::authorization(&req))?, now).await?;
+        request_deletion(&app.store, &app.deletions, &claims.sub, now).await?;
         tracing::info!("account deletion requested");
         Ok(response::json(202, &serde_json::json!({"status": "deleting"})))
     }

@@ -1,28 +1,25 @@
-//! `GET /v1/jobs/{job_id}`: one of the caller's jobs with fresh links; any
-//! other job id is 404.
+//! `GET /v1/jobs/{job_id}`: one of the caller's jobs, with fresh links.
 
 use shared::context::AppContext;
+use shared::entry::FromContext;
 use shared::error::{ApiError, BoxError};
-use shared::http::{Body, Request, Response, Route, response};
+use shared::http::{Body, Request, Response, Route, request, response};
+use shared::usecases::jobs;
 
-/// The route.
-pub struct GetJob {
-    ctx: AppContext,
-}
+/// `GET /v1/jobs/{job_id}`.
+pub struct GetJob(AppContext);
 
-impl GetJob {
-    /// Builds the route over a ready context.
-    pub fn new(ctx: AppContext) -> Self { GetJob { ctx } }
-
-    /// Builds the route from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        Ok(GetJob { ctx: AppContext::from_env().await? })
+impl FromContext for GetJob {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        Ok(GetJob(ctx))
     }
 }
 
 impl Route for GetJob {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        let job = self.ctx.caller_job(&req).await?;
-        Ok(response::json(200, &self.ctx.job_json(&job).await?))
+        let claims = self.0.claims(request::authorization(&req))?;
+        let job_id = request::path_param(&req, "job_id").unwrap_or_default();
+        let job = jobs::get_job(&self.0.store, &self.0.photos, &claims, job_id, shared::time::now()).await?;
+        Ok(response::json(200, &job))
     }
 }

@@ -1,17 +1,16 @@
-//! `GET /v1/styles` (public): the style catalog defined in the domain crate.
+//! `GET /v1/styles`: the style catalog (public, no I/O).
 
+use shared::entry::Function;
 use shared::error::{ApiError, BoxError};
 use shared::http::{Body, Request, Response, Route, response};
 
-/// The route: the catalog never changes while a Lambda lives, so its JSON is
-/// built once.
+/// `GET /v1/styles`, its answer built once.
 pub struct GetStyles {
     catalog: serde_json::Value,
 }
 
-impl GetStyles {
-    /// Builds the route (no settings or clients needed).
-    pub async fn from_env() -> Result<Self, BoxError> {
+impl Function for GetStyles {
+    async fn from_env() -> Result<Self, BoxError> {
         Ok(GetStyles { catalog: shared::styles::catalog_json() })
     }
 }

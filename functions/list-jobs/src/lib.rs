@@ -1,37 +1,27 @@
-//! `GET /v1/jobs`: the caller's jobs newest first (a query on the user's
-//! partition, never a scan), `limit` 1–100 and an opaque cursor.
+//! `GET /v1/jobs?limit=&cursor=`: the caller's jobs, newest first, a page
+//! at a time.
 
 use shared::context::AppContext;
+use shared::entry::FromContext;
 use shared::error::{ApiError, BoxError};
 use shared::http::{Body, Request, Response, Route, request, response};
 use shared::jobs::Page;
+use shared::usecases::jobs;
 
-/// The route.
-pub struct ListJobs {
-    ctx: AppContext,
-}
+/// `GET /v1/jobs`.
+pub struct ListJobs(AppContext);
 
-impl ListJobs {
-    /// Builds the route over a ready context.
-    pub fn new(ctx: AppContext) -> Self { ListJobs { ctx } }
-
-    /// Builds the route from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        Ok(ListJobs { ctx: AppContext::from_env().await? })
+impl FromContext for ListJobs {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        Ok(ListJobs(ctx))
     }
 }
 
 impl Route for ListJobs {
     async fn handle(&self, req: Request) -> Result<Response<Body>, ApiError> {
-        self.ctx.authenticate(&req)?;
+        let claims = self.0.claims(request::authorization(&req))?;
         let page = Page::parse(request::query_param(&req, "limit"), request::query_param(&req, "cursor"))?;
-        let claims = self.ctx.authenticate_live(&req).await?;
-        let (jobs, next) = self.ctx.store.list_jobs(&claims.sub, page.limit, page.after.as_deref()).await?;
-        let mut views = Vec::with_capacity(jobs.len());
-        for job in &jobs {
-            views.push(self.ctx.job_json(job).await?);
-        }
-        let next_cursor = next.as_deref().map(Page::cursor_after);
-        Ok(response::json(200, &serde_json::json!({"jobs": views, "next_cursor": next_cursor})))
+        let list = jobs::list_jobs(&self.0.store, &self.0.photos, claims, &page, shared::time::now()).await?;
+        Ok(response::json(200, &list))
     }
 }

@@ -1,30 +1,30 @@
-//! Scheduled (EventBridge, every minute): looks at the active jobs that need
-//! it through `GSI2` (never a scan): settles those past their deadline (one
-//! last look at the provider, else `timed_out` and refunded) and sends a
-//! stalled job's next step again (see `shared::reaper`).
+//! Scheduled (EventBridge): settles jobs past their deadline and sends
+//! again the next step of jobs that missed it (see `shared::usecases::reaper`).
 
+use std::time::Duration;
+
+use shared::context::{self, AppContext, AwsPipeline};
+use shared::entry::{FromContext, Scheduled};
 use shared::error::BoxError;
-use shared::generation::Pipeline;
-use shared::reaper::{ReaperLimits, ReaperReport};
+use shared::usecases::reaper::{self, ReaperLimits, ReaperReport};
 
-/// The reaper, built once per cold start.
-pub struct ReapStuckJobs {
-    pipeline: Pipeline,
+/// The reaper, over the pipeline built once per cold start.
+pub struct ReapStuckJobs(AwsPipeline);
+
+impl FromContext for ReapStuckJobs {
+    fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        Ok(ReapStuckJobs(context::pipeline(&ctx)?))
+    }
 }
 
-impl ReapStuckJobs {
-    /// Builds the pipeline from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        Ok(ReapStuckJobs { pipeline: shared::context::pipeline_from_env().await? })
-    }
-
-    /// One run. A job that fails or runs out of time is logged and left for
-    /// the next run; only a failure to read the index fails the run.
-    pub async fn run(&self) -> Result<ReaperReport, BoxError> {
-        let report = shared::reaper::run(&self.pipeline, shared::time::now(), ReaperLimits::default()).await?;
+impl Scheduled for ReapStuckJobs {
+    /// One run within the reaper's own limits (its budget is set for a
+    /// one-minute schedule and a 60 s timeout).
+    async fn run(&self, _budget: Duration) -> Result<serde_json::Value, BoxError> {
+        let report = reaper::run(&self.0, shared::time::now(), ReaperLimits::default()).await?;
         if report != ReaperReport::default() {
             tracing::info!(settled = report.settled, nudged = report.nudged, failed = report.failed, "reaper run");
         }
-        Ok(report)
+        Ok(serde_json::json!({"settled": report.settled, "nudged": report.nudged, "failed": report.failed}))
     }
 }

@@ -1,8 +1,5 @@
-//! Lambda entry point: builds the route once per cold start, then serves it.
+//! Lambda entry point: builds the function once per cold start, then serves it.
 
-#[tokio::main]
-async fn main() -> Result<(), shared::error::BoxError> {
-    shared::telemetry::init();
-    let route = revenuecat_webhook::RevenueCatWebhook::from_env().await?;
-    shared::http::serve::run(route).await
+fn main() -> Result<(), shared::error::BoxError> {
+    shared::entry::http::<revenuecat_webhook::RevenueCatWebhook>()
 }

@@ -1,19 +1,17 @@
-//! Scheduled (EventBridge): deletes uploads no job used by their deadline, in
-//! batches, until none is due or the invocation's time is nearly spent; then
-//! empties the trash deletions cut short left behind.
+//! Scheduled (EventBridge): deletes uploads no job used by their deadline,
+//! then empties the trash deletions cut short left behind (see
+//! `shared::usecases::sweep`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::s3::PhotoStorage;
 use shared::config::Settings;
+use shared::entry::{Function, Scheduled};
 use shared::error::BoxError;
-use shared::sweep::{SweepReport, empty_trash, sweep_unused_uploads};
+use shared::usecases::sweep;
 
-/// Uploads handled per query.
-const BATCH: usize = 100;
-
-/// The scheduled job.
+/// The sweep, over the clients built once per cold start.
 pub struct SweepUploads {
     store: DynamoStore,
     photos: PhotoStorage,
@@ -21,9 +19,9 @@ pub struct SweepUploads {
     stall_seconds: i64,
 }
 
-impl SweepUploads {
-    /// Builds the clients from the environment.
-    pub async fn from_env() -> Result<Self, BoxError> {
+impl Function for SweepUploads {
+    /// Needs no secret: only the table and the bucket.
+    async fn from_env() -> Result<Self, BoxError> {
         let settings = Settings::from_env()?;
         let sdk = shared::adapters::aws_config().await;
         Ok(SweepUploads {
@@ -32,29 +30,11 @@ impl SweepUploads {
             stall_seconds: settings.stall_seconds,
         })
     }
+}
 
-    /// One run: sweeps for at most `budget`.
-    pub async fn run(&self, budget: Duration) -> Result<SweepReport, BoxError> {
-        let started = Instant::now();
-        let mut total = SweepReport::default();
-        loop {
-            let report = sweep_unused_uploads(&self.store, &self.photos, shared::time::now(), BATCH, started + budget).await?;
-            total.deleted += report.deleted;
-            total.taken += report.taken;
-            total.failed += report.failed;
-            // Stop when nothing more is due, when only failures are left (they
-            // wait for the next run), or when the time is spent.
-            let progress = report.deleted + report.taken;
-            if progress + report.failed < BATCH || progress == 0 || started.elapsed() > budget {
-                break;
-            }
-        }
-        if started.elapsed() < budget {
-            total.trash = empty_trash(&self.store, &self.photos, shared::time::now() - self.stall_seconds, BATCH).await?;
-        }
-        if total != SweepReport::default() {
-            tracing::info!(deleted = total.deleted, taken = total.taken, failed = total.failed, trash = total.trash, "swept unused uploads");
-        }
-        Ok(total)
+impl Scheduled for SweepUploads {
+    async fn run(&self, budget: Duration) -> Result<serde_json::Value, BoxError> {
+        let report = sweep::run(&self.store, &self.photos, self.stall_seconds, budget).await?;
+        Ok(serde_json::json!({"deleted": report.deleted, "taken": report.taken, "failed": report.failed, "trash": report.trash}))
     }
 }

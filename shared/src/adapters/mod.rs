@@ -1,10 +1,13 @@
-//! Adapters: the port traits implemented over AWS services, and the AWS SDK
-//! configuration they share.
+//! Adapters: the port traits implemented over AWS services (DynamoDB, S3,
+//! SQS, Secrets Manager) and the providers (KIE, RevenueCat), and the AWS
+//! SDK configuration they share.
 
 pub mod dynamo;
+pub mod kie;
+pub mod revenuecat;
 pub mod s3;
-pub mod sqs;
 pub mod secrets;
+pub mod sqs;
 
 use std::time::Duration;
 

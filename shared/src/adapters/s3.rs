@@ -12,24 +12,8 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 
 use super::dynamo::store_error;
 use crate::error::StoreError;
-
-/// A presigned `PUT`: the URL and exactly the headers the client must send.
-#[derive(Debug, Clone)]
-pub struct PresignedPut {
-    /// The URL.
-    pub url: String,
-    /// Lowercase header name → value, as signed.
-    pub headers: Vec<(String, String)>,
-}
-
-/// The first bytes of an object and its total size.
-#[derive(Debug, Clone)]
-pub struct ObjectPrefix {
-    /// The bytes read.
-    pub bytes: Vec<u8>,
-    /// The object's full size.
-    pub total_size: u64,
-}
+use crate::ports::PhotoStore;
+use crate::storage::{ObjectPrefix, PresignedPut};
 
 /// The photo bucket.
 #[derive(Debug, Clone)]
@@ -63,9 +47,11 @@ impl PhotoStorage {
     pub fn from_client(client: Client, bucket: impl Into<String>) -> Self {
         PhotoStorage { client, bucket: bucket.into() }
     }
+}
 
+impl PhotoStore for PhotoStorage {
     /// A `PUT` link for `key` that signs the content type and length.
-    pub async fn presign_put(&self, key: &str, content_type: &str, length: u64, ttl: Duration) -> Result<PresignedPut, StoreError> {
+    async fn presign_put(&self, key: &str, content_type: &str, length: u64, ttl: Duration) -> Result<PresignedPut, StoreError> {
         let presigned = self
             .client
             .put_object()
@@ -76,15 +62,12 @@ impl PhotoStorage {
             .presigned(PresigningConfig::expires_in(ttl).map_err(StoreError::other)?)
             .await
             .map_err(StoreError::other)?;
-        let headers = presigned
-            .headers()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-            .collect();
+        let headers = presigned.headers().map(|(k, v)| (k.to_ascii_lowercase(), v.to_string())).collect();
         Ok(PresignedPut { url: presigned.uri().to_string(), headers })
     }
 
     /// A `GET` link for `key`.
-    pub async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
+    async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
         let presigned = self
             .client
             .get_object()
@@ -98,18 +81,11 @@ impl PhotoStorage {
 
     /// Bytes `start..start+len` of `key` (a ranged GET) and the object's size;
     /// `None` when there is no such object.
-    pub async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Option<ObjectPrefix>, StoreError> {
-        let result = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(format!("bytes={start}-{}", start + len - 1))
-            .send()
-            .await;
+    async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Option<ObjectPrefix>, StoreError> {
+        let result = self.client.get_object().bucket(&self.bucket).key(key).range(format!("bytes={start}-{}", start + len - 1)).send().await;
         let out = match result {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) => return Ok(None),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => return Ok(None),
             Err(e) => return Err(store_error(e)),
         };
@@ -122,31 +98,23 @@ impl PhotoStorage {
     }
 
     /// The whole object, or `None` when it does not exist.
-    pub async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => Ok(Some(out.body.collect().await.map_err(StoreError::other)?.into_bytes().to_vec())),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) => Ok(None),
             Err(e) => Err(store_error(e)),
         }
     }
 
     /// Stores `bytes` at `key`.
-    pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(bytes.into())
-            .send()
-            .await
-            .map_err(store_error)?;
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type).body(bytes.into()).send().await.map_err(store_error)?;
         Ok(())
     }
 
     /// Copies `from` to `to` inside the bucket (no bytes through the
     /// function). `false` when there is no object `from`.
-    pub async fn copy(&self, from: &str, to: &str) -> Result<bool, StoreError> {
+    async fn copy(&self, from: &str, to: &str) -> Result<bool, StoreError> {
         let source = format!("{}/{}", self.bucket, form_urlencoded::byte_serialize(from.as_bytes()).collect::<String>().replace("%2F", "/"));
         match self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await {
             Ok(_) => Ok(true),
@@ -156,19 +124,11 @@ impl PhotoStorage {
     }
 
     /// Every key under `prefix`.
-    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
         let mut token = None;
         loop {
-            let out = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(store_error)?;
+            let out = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).set_continuation_token(token).send().await.map_err(store_error)?;
             keys.extend(out.contents().iter().filter_map(|o| o.key().map(String::from)));
             token = out.next_continuation_token().map(String::from);
             if token.is_none() {
@@ -178,7 +138,7 @@ impl PhotoStorage {
     }
 
     /// Deletes every object under `prefix`; how many there were.
-    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
         let keys = self.list(prefix).await?;
         // DeleteObjects takes at most 1000 keys.
         for chunk in keys.chunks(1000) {
@@ -188,14 +148,11 @@ impl PhotoStorage {
     }
 
     /// Deletes `keys` (absent keys are fine).
-    pub async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
+    async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
         if keys.is_empty() {
             return Ok(());
         }
-        let objects = keys
-            .iter()
-            .map(|k| ObjectIdentifier::builder().key(k).build().map_err(StoreError::other))
-            .collect::<Result<Vec<_>, _>>()?;
+        let objects = keys.iter().map(|k| ObjectIdentifier::builder().key(k).build().map_err(StoreError::other)).collect::<Result<Vec<_>, _>>()?;
         let out = self
             .client
             .delete_objects()
@@ -220,9 +177,13 @@ mod tests {
         let sdk = SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
-                aws_sdk_s3::config::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"),
-            ))
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(aws_sdk_s3::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            )))
             .build();
         let storage = PhotoStorage::new(&sdk, "bucket");
         let put = storage.presign_put("users/u/uploads/x", "image/png", 1234, Duration::from_secs(300)).await.unwrap();
@@ -237,10 +198,6 @@ mod tests {
 
     fn reqwest_free_query(url: &str) -> std::collections::HashMap<String, String> {
         let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-        query
-            .split('&')
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.replace("%3B", ";")))
-            .collect()
+        query.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.replace("%3B", ";"))).collect()
     }
 }

@@ -39,8 +39,7 @@ pub async fn load(sdk: &SdkConfig) -> Result<Secrets, BoxError> {
         let client = aws_sdk_secretsmanager::Client::new(sdk);
         let out = client.get_secret_value().secret_id(&arn).send().await?;
         let text = out.secret_string().ok_or("the app secret has no string value")?;
-        let doc: SecretDocument = serde_json::from_str(text)
-            .map_err(|_| "the app secret must be JSON with token_signing_keys and ip_hash_key")?;
+        let doc: SecretDocument = serde_json::from_str(text).map_err(|_| "the app secret must be JSON with token_signing_keys and ip_hash_key")?;
         let mut secrets = Secrets::parse(&doc.token_signing_keys, &doc.ip_hash_key)?;
         secrets.kie_api_key = either(doc.kie_api_key, "KIE_API_KEY");
         secrets.kie_webhook_hmac_key = either(doc.kie_webhook_hmac_key, "KIE_WEBHOOK_HMAC_KEY").map(String::into_bytes);

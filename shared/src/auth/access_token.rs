@@ -5,6 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyRing;
+use crate::error::{ApiError, unauthorized};
 
 const ISSUER: &str = "pro-portrait";
 
@@ -38,8 +39,7 @@ pub fn issue(keys: &KeyRing, user_id: &str, session_id: &str, now: i64, ttl: i64
         iss: ISSUER.to_string(),
         jti: uuid::Uuid::new_v4().simple().to_string(),
     };
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&key.secret))
-        .expect("HS256 signing with an in-memory key cannot fail")
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&key.secret)).expect("HS256 signing with an in-memory key cannot fail")
 }
 
 /// Checks the signature (with the key its `kid` names), the algorithm, the
@@ -61,6 +61,17 @@ pub fn verify(keys: &KeyRing, token: &str, now: i64, max_lifetime: i64) -> Optio
     let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &validation).ok()?;
     let claims = data.claims;
     (claims.exp > now && claims.iat <= now + 60 && claims.exp - claims.iat <= max_lifetime).then_some(claims)
+}
+
+/// The bearer token of a request's `Authorization` header, verified by
+/// signature only (and its lifetime: at most `max_lifetime` seconds).
+pub fn authenticate(keys: &KeyRing, authorization: Option<&str>, now: i64, max_lifetime: i64) -> Result<Claims, ApiError> {
+    let token = authorization
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(unauthorized)?;
+    verify(keys, token, now, max_lifetime).ok_or_else(unauthorized)
 }
 
 #[cfg(test)]

@@ -37,12 +37,8 @@ impl KeyRing {
         let err = |problem: String| ConfigError { name: "TOKEN_SIGNING_KEYS", problem };
         let mut keys = Vec::new();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (kid, secret) = part
-                .split_once(':')
-                .ok_or_else(|| err("each key must be `kid:base64url-secret`".into()))?;
-            let secret = URL_SAFE_NO_PAD
-                .decode(secret.trim_end_matches('='))
-                .map_err(|_| err(format!("key `{kid}` is not base64url")))?;
+            let (kid, secret) = part.split_once(':').ok_or_else(|| err("each key must be `kid:base64url-secret`".into()))?;
+            let secret = URL_SAFE_NO_PAD.decode(secret.trim_end_matches('=')).map_err(|_| err(format!("key `{kid}` is not base64url")))?;
             if kid.is_empty() || secret.len() < MIN_KEY_BYTES {
                 return Err(err(format!("key `{kid}` needs an id and at least {MIN_KEY_BYTES} bytes")));
             }
@@ -96,10 +92,7 @@ impl Secrets {
     /// Builds the secrets from their two textual forms.
     pub fn parse(token_signing_keys: &str, ip_hash_key: &str) -> Result<Self, ConfigError> {
         if ip_hash_key.len() < MIN_KEY_BYTES {
-            return Err(ConfigError {
-                name: "IP_HASH_KEY",
-                problem: format!("must be at least {MIN_KEY_BYTES} characters"),
-            });
+            return Err(ConfigError { name: "IP_HASH_KEY", problem: format!("must be at least {MIN_KEY_BYTES} characters") });
         }
         Ok(Secrets {
             token_keys: KeyRing::parse(token_signing_keys)?,

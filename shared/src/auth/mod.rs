@@ -1,8 +1,7 @@
-//! Anonymous sessions: keys, access and refresh tokens, session rules and the
-//! flows that combine them.
+//! Anonymous sessions: keys, access and refresh tokens and session rules
+//! (the flows that combine them are `usecases::sessions`).
 
 pub mod access_token;
 pub mod keys;
 pub mod refresh_token;
-pub mod service;
 pub mod session;

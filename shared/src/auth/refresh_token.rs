@@ -28,11 +28,7 @@ impl RefreshToken {
     pub fn generate(user_id: &str, session_id: &str) -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        RefreshToken {
-            user_id: user_id.to_string(),
-            session_id: session_id.to_string(),
-            secret: URL_SAFE_NO_PAD.encode(bytes),
-        }
+        RefreshToken { user_id: user_id.to_string(), session_id: session_id.to_string(), secret: URL_SAFE_NO_PAD.encode(bytes) }
     }
 
     /// Parses `rt1.<user>.<session>.<secret>`; `None` when malformed.
@@ -41,8 +37,10 @@ impl RefreshToken {
         let (prefix, user, session, secret) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         let id_ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let secret_ok = secret.len() == 43 && URL_SAFE_NO_PAD.decode(secret).is_ok_and(|b| b.len() == 32);
-        (parts.next().is_none() && prefix == PREFIX && id_ok(user) && id_ok(session) && secret_ok).then(|| {
-            RefreshToken { user_id: user.to_string(), session_id: session.to_string(), secret: secret.to_string() }
+        (parts.next().is_none() && prefix == PREFIX && id_ok(user) && id_ok(session) && secret_ok).then(|| RefreshToken {
+            user_id: user.to_string(),
+            session_id: session.to_string(),
+            secret: secret.to_string(),
         })
     }
 
@@ -55,11 +53,7 @@ impl RefreshToken {
             mac.update(part.as_bytes());
             mac.update(&[0]);
         }
-        RefreshToken {
-            user_id: self.user_id.clone(),
-            session_id: self.session_id.clone(),
-            secret: URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()),
-        }
+        RefreshToken { user_id: self.user_id.clone(), session_id: self.session_id.clone(), secret: URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()) }
     }
 
     /// The hash that is stored instead of the token.
@@ -107,8 +101,15 @@ mod tests {
     #[test]
     fn malformed_tokens_are_refused() {
         let good = RefreshToken::generate("u", "s").expose();
-        for bad in ["", "rt1", "rt1.u.s", &good.replacen("rt1", "rt2", 1), &format!("{good}.x"),
-                    &good[..good.len() - 1], "rt1.u#.s.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        for bad in [
+            "",
+            "rt1",
+            "rt1.u.s",
+            &good.replacen("rt1", "rt2", 1),
+            &format!("{good}.x"),
+            &good[..good.len() - 1],
+            "rt1.u#.s.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
             assert!(RefreshToken::parse(bad).is_none(), "{bad}");
         }
     }

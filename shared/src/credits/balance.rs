@@ -46,11 +46,7 @@ impl CreditState {
     /// A purchase of `amount` credits: the debt is paid first, the rest added.
     pub fn grant(self, amount: i64) -> Change {
         let paid = self.owed.min(amount);
-        let next = CreditState {
-            credits: self.credits + amount - paid,
-            purchased: self.unspent_purchased() + amount - paid,
-            owed: self.owed - paid,
-        };
+        let next = CreditState { credits: self.credits + amount - paid, purchased: self.unspent_purchased() + amount - paid, owed: self.owed - paid };
         Change { next, added: amount, taken: paid }
     }
 
@@ -58,11 +54,7 @@ impl CreditState {
     /// balance as far as it goes, the rest owed.
     pub fn revoke(self, amount: i64) -> Change {
         let taken = amount.min(self.credits).max(0);
-        let next = CreditState {
-            credits: self.credits - taken,
-            purchased: (self.unspent_purchased() - amount).max(0),
-            owed: self.owed + amount - taken,
-        };
+        let next = CreditState { credits: self.credits - taken, purchased: (self.unspent_purchased() - amount).max(0), owed: self.owed + amount - taken };
         Change { next, added: 0, taken }
     }
 

@@ -116,7 +116,15 @@ mod tests {
             "app_user_id": "u1", "original_app_user_id": "u1", "aliases": ["u1", "u0"], "product_id": "credits_10",
             "transaction_id": "GPA.1", "environment": "PRODUCTION", "price": 4.99, "currency": "DKK", "new_field": 1}});
         let e = Event::parse(&body).unwrap();
-        assert_eq!(e.action, Action::Purchase(Purchase { users: vec!["u1".into(), "u0".into()], product_id: "credits_10".into(), transaction_id: "GPA.1".into(), environment: StoreEnvironment::Production }));
+        assert_eq!(
+            e.action,
+            Action::Purchase(Purchase {
+                users: vec!["u1".into(), "u0".into()],
+                product_id: "credits_10".into(),
+                transaction_id: "GPA.1".into(),
+                environment: StoreEnvironment::Production
+            })
+        );
         assert!(!format!("{e:?}").contains("DKK"));
     }
 
@@ -126,7 +134,10 @@ mod tests {
         assert_eq!(t.action, Action::Transfer { from: vec!["a".into()], to: "b".into() });
         let u = Event::parse(&json!({"event": {"id": "e3", "type": "SOMETHING_NEW"}})).unwrap();
         assert_eq!(u.action, Action::Nothing);
-        let s = Event::parse(&json!({"event": {"id": "e4", "type": "CANCELLATION", "app_user_id": "u", "environment": "SANDBOX", "product_id": "p", "transaction_id": "t"}})).unwrap();
+        let s = Event::parse(
+            &json!({"event": {"id": "e4", "type": "CANCELLATION", "app_user_id": "u", "environment": "SANDBOX", "product_id": "p", "transaction_id": "t"}}),
+        )
+        .unwrap();
         assert!(matches!(s.action, Action::Cancellation(Purchase { environment: StoreEnvironment::Sandbox, .. })));
         assert!(Event::parse(&json!({"nothing": 1})).is_err());
         assert!(Event::parse(&json!({"event": {"type": "TEST"}})).is_err());

@@ -1,9 +1,12 @@
 //! Credits bought through RevenueCat: the product map, the settings, the
 //! webhook's events and the arithmetic of grants, refunds and transfers.
-//! No I/O here; the DynamoDB writes are in `adapters::dynamo::purchases`.
+//! No I/O here; the writes are behind `ports::PurchaseStore` and `ports::LedgerStore`.
 
 pub mod balance;
 pub mod event;
+pub mod history;
+pub mod ledger;
+pub mod purchases;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -145,7 +148,9 @@ mod environment_tests {
 
     #[test]
     fn only_a_known_production_purchase_grants_by_default() {
-        for (raw, env) in [(Some("PRODUCTION"), Production), (Some("production"), Production), (Some("SANDBOX"), Sandbox), (Some("STAGING"), Unknown), (None, Unknown)] {
+        for (raw, env) in
+            [(Some("PRODUCTION"), Production), (Some("production"), Production), (Some("SANDBOX"), Sandbox), (Some("STAGING"), Unknown), (None, Unknown)]
+        {
             assert_eq!(StoreEnvironment::from_event(raw), env);
         }
         assert!(Production.grants(false) && !Sandbox.grants(false) && Sandbox.grants(true));

@@ -5,6 +5,7 @@ pub mod request;
 pub mod response;
 pub mod serve;
 
+pub use lambda_http::http::HeaderValue;
 pub use lambda_http::{Body, Request, Response};
 
 use crate::error::ApiError;

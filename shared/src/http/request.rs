@@ -48,11 +48,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
 /// The body as a JSON object, or 400. Bearer routes call this before checking
 /// the token, because 400 comes before 401, and [`typed`] after it.
 pub fn json_value(req: &Request) -> Result<serde_json::Value, ApiError> {
-    let content_type = req
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let content_type = req.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     if !essence.eq_ignore_ascii_case("application/json") {
         return Err(ApiError::InvalidRequest("Send the body as JSON with `Content-Type: application/json`.".into()));

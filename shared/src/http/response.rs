@@ -7,18 +7,13 @@ use serde::Serialize;
 use crate::error::ApiError;
 
 fn builder(status: u16) -> http::response::Builder {
-    Response::builder()
-        .status(status)
-        .header(http::header::CACHE_CONTROL, "no-store")
+    Response::builder().status(status).header(http::header::CACHE_CONTROL, "no-store")
 }
 
 /// A JSON response.
 pub fn json<T: Serialize + ?Sized>(status: u16, body: &T) -> Response<Body> {
     let text = serde_json::to_string(body).expect("response types always serialize");
-    builder(status)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Body::Text(text))
-        .expect("static status and headers are valid")
+    builder(status).header(http::header::CONTENT_TYPE, "application/json").body(Body::Text(text)).expect("static status and headers are valid")
 }
 
 /// An empty response (204).

@@ -13,11 +13,8 @@ use crate::state::{Task, TaskState, now_ms};
 use crate::worker;
 
 /// The models KIE documents, with their image field and largest input image in bytes.
-const MODELS: [(&str, &str, usize); 3] = [
-    ("google/nano-banana-edit", "image_urls", 10_000_000),
-    ("nano-banana-pro", "image_input", 30_000_000),
-    ("seedream/4.5-edit", "image_urls", 10_000_000),
-];
+const MODELS: [(&str, &str, usize); 3] =
+    [("google/nano-banana-edit", "image_urls", 10_000_000), ("nano-banana-pro", "image_input", 30_000_000), ("seedream/4.5-edit", "image_urls", 10_000_000)];
 
 /// A validated `createTask` body.
 #[derive(Debug, PartialEq)]
@@ -30,10 +27,7 @@ pub(crate) struct CreateRequest {
 
 /// The largest input image `model` accepts.
 pub(crate) fn max_input_bytes(model: &str) -> usize {
-    MODELS
-        .iter()
-        .find(|(name, _, _)| *name == model)
-        .map_or(10_000_000, |m| m.2)
+    MODELS.iter().find(|(name, _, _)| *name == model).map_or(10_000_000, |m| m.2)
 }
 
 fn is_http_url(s: &str) -> bool {
@@ -63,27 +57,16 @@ pub(crate) fn validate(body: &Value) -> Result<CreateRequest, String> {
         _ => return Err("input.prompt is required".into()),
     };
     // The field's name depends on the model; either is accepted for every model.
-    let Some(field) = ["image_urls", "image_input"]
-        .into_iter()
-        .find(|f| input.contains_key(*f))
-    else {
+    let Some(field) = ["image_urls", "image_input"].into_iter().find(|f| input.contains_key(*f)) else {
         return Err("input.image_urls (or input.image_input) is required".into());
     };
-    let urls = input.get(field).and_then(Value::as_array).map(|list| {
-        list.iter()
-            .map(|u| u.as_str().filter(|u| is_http_url(u)).map(str::to_string))
-            .collect::<Option<Vec<_>>>()
-    });
+    let urls = input
+        .get(field)
+        .and_then(Value::as_array)
+        .map(|list| list.iter().map(|u| u.as_str().filter(|u| is_http_url(u)).map(str::to_string)).collect::<Option<Vec<_>>>());
     match urls {
-        Some(Some(urls)) if !urls.is_empty() => Ok(CreateRequest {
-            model,
-            prompt,
-            callback_url,
-            input_urls: urls,
-        }),
-        _ => Err(format!(
-            "input.{field} must be a non-empty list of http(s) URLs"
-        )),
+        Some(Some(urls)) if !urls.is_empty() => Ok(CreateRequest { model, prompt, callback_url, input_urls: urls }),
+        _ => Err(format!("input.{field} must be a non-empty list of http(s) URLs")),
     }
 }
 
@@ -111,11 +94,7 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
     let (rule_id, behaviour) = match st.rules.find_mut(&haystacks) {
         Some(rule) => {
             if let Some(answer) = rule.on_create_call() {
-                tracing::info!(
-                    rule = rule.id,
-                    code = answer.code,
-                    "kie-sim: createTask refused by rule"
-                );
+                tracing::info!(rule = rule.id, code = answer.code, "kie-sim: createTask refused by rule");
                 return reply::scripted(&answer);
             }
             (Some(rule.id), rule.spec.behaviour.clone())
@@ -123,10 +102,7 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
         None => (None, Default::default()),
     };
     let plan = behaviour.plan(ctx.sim.config.default_delay);
-    let id = format!(
-        "task_sim_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..16]
-    );
+    let id = format!("task_sim_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
     let now = now_ms();
     let task = Task {
         id: id.clone(),
@@ -153,12 +129,7 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
     st.order.push(id.clone());
     drop(st);
     tracing::info!(task = %id, ?rule_id, "kie-sim: task created");
-    tokio::spawn(worker::run(
-        Arc::clone(&ctx.sim),
-        ctx.base_url.clone(),
-        id.clone(),
-        plan,
-    ));
+    tokio::spawn(worker::run(Arc::clone(&ctx.sim), ctx.base_url.clone(), id.clone(), plan));
     reply::envelope(200, "success", json!({"taskId": id}))
 }
 

@@ -20,10 +20,7 @@ pub(crate) fn body(data: Value) -> Value {
     let (code, msg) = if success {
         (200, "Image generated successfully.".to_string())
     } else {
-        let reason = data
-            .get("failMsg")
-            .and_then(Value::as_str)
-            .unwrap_or("Generation failed");
+        let reason = data.get("failMsg").and_then(Value::as_str).unwrap_or("Generation failed");
         (501, reason.to_string())
     };
     json!({"code": code, "msg": msg, "data": data})
@@ -33,26 +30,17 @@ pub(crate) fn body(data: Value) -> Value {
 /// HMAC-SHA256(key, taskId + "." + timestamp), the timestamp in Unix seconds.
 pub fn signature(key: &[u8], task_id: &str, timestamp: u64) -> String {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
     mac.update(format!("{task_id}.{timestamp}").as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// POSTs `body` to `url` and returns the HTTP status (0 when no answer came).
-pub(crate) async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    hmac_key: Option<&[u8]>,
-    task_id: &str,
-    body: &Value,
-) -> u16 {
+pub(crate) async fn post(client: &reqwest::Client, url: &str, hmac_key: Option<&[u8]>, task_id: &str, body: &Value) -> u16 {
     let mut request = client.post(url).timeout(CALLBACK_TIMEOUT).json(body);
     if let Some(key) = hmac_key {
         let timestamp = now_secs();
-        request = request
-            .header("X-Webhook-Timestamp", timestamp.to_string())
-            .header("X-Webhook-Signature", signature(key, task_id, timestamp));
+        request = request.header("X-Webhook-Timestamp", timestamp.to_string()).header("X-Webhook-Signature", signature(key, task_id, timestamp));
     }
     match request.send().await {
         Ok(resp) => {

@@ -22,13 +22,7 @@ fn ok(body: Value) -> Response {
 }
 
 /// Routes a `/sim/...` request.
-pub(crate) fn handle(
-    ctx: &Ctx,
-    method: &Method,
-    path: &str,
-    query: &HashMap<String, String>,
-    body: &Bytes,
-) -> Response {
+pub(crate) fn handle(ctx: &Ctx, method: &Method, path: &str, query: &HashMap<String, String>, body: &Bytes) -> Response {
     let sim = &ctx.sim;
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
@@ -42,9 +36,7 @@ pub(crate) fn handle(
                 Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
             }
         }
-        (&Method::GET, ["sim", "rules"]) => ok(Value::Array(
-            sim.state().rules.iter().map(|r| r.view()).collect(),
-        )),
+        (&Method::GET, ["sim", "rules"]) => ok(Value::Array(sim.state().rules.iter().map(super::rules::Rule::view).collect())),
         (&Method::DELETE, ["sim", "rules"]) => ok(json!({"cleared": sim.clear_rules()})),
         (&Method::GET, ["sim", "tasks"]) => {
             let needle = query.get("match").map(String::as_str).unwrap_or_default();
@@ -66,14 +58,9 @@ pub(crate) fn handle(
         },
         (&Method::GET, ["sim", "stats"]) => {
             let st = sim.state();
-            ok(
-                json!({"create_calls": st.create_calls, "record_calls": st.record_calls, "tasks": st.tasks.len()}),
-            )
+            ok(json!({"create_calls": st.create_calls, "record_calls": st.record_calls, "tasks": st.tasks.len()}))
         }
-        _ => error(
-            StatusCode::NOT_FOUND,
-            &format!("No control route for {method} {path}"),
-        ),
+        _ => error(StatusCode::NOT_FOUND, &format!("No control route for {method} {path}")),
     }
 }
 

@@ -53,13 +53,9 @@ mod tests {
     use super::*;
 
     fn png(width: u32, height: u32) -> Vec<u8> {
-        let img = RgbImage::from_fn(width, height, |x, y| {
-            Rgb([(x % 256) as u8, (y % 256) as u8, 200])
-        });
+        let img = RgbImage::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 200]));
         let mut out = Cursor::new(Vec::new());
-        DynamicImage::ImageRgb8(img)
-            .write_to(&mut out, ImageFormat::Png)
-            .expect("encode");
+        DynamicImage::ImageRgb8(img).write_to(&mut out, ImageFormat::Png).expect("encode");
         out.into_inner()
     }
 
@@ -80,13 +76,7 @@ mod tests {
 
     #[test]
     fn non_images_are_rejected() {
-        assert!(matches!(
-            derive(b"<html>not an image</html>"),
-            Err(DeriveError::NotAnImage(_))
-        ));
-        assert!(matches!(
-            derive(&png(10, 10)[..40]),
-            Err(DeriveError::NotAnImage(_))
-        ));
+        assert!(matches!(derive(b"<html>not an image</html>"), Err(DeriveError::NotAnImage(_))));
+        assert!(matches!(derive(&png(10, 10)[..40]), Err(DeriveError::NotAnImage(_))));
     }
 }

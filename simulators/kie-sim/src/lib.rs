@@ -68,21 +68,14 @@ pub struct Simulator {
 impl Simulator {
     /// Builds a simulator with no tasks and no rules.
     pub fn new(config: SimConfig) -> Arc<Self> {
-        Arc::new(Self {
-            config,
-            state: Mutex::new(state::State::default()),
-            client: sim_http::outbound_client(Some(Duration::from_secs(30))),
-        })
+        Arc::new(Self { config, state: Mutex::new(state::State::default()), client: sim_http::outbound_client(Some(Duration::from_secs(30))) })
     }
 
     /// Serves the API on `listener` until the returned task is aborted.
     ///
     /// URLs handed out (result files, uploads) start with `http://<listener address>`, with an
     /// unspecified address (`0.0.0.0`, `::`) replaced by loopback.
-    pub fn spawn(
-        self: &Arc<Self>,
-        listener: tokio::net::TcpListener,
-    ) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(self: &Arc<Self>, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
         let base_url = sim_http::base_url(&listener);
         tokio::spawn(server::serve(Arc::clone(self), listener, base_url))
     }

@@ -26,20 +26,13 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
         match flag {
             "--hmac-key" => hmac_key = Some(value()?),
             "--delay-ms" => {
-                delay_ms = value()?
-                    .parse::<u64>()
-                    .map_err(|e| format!("--delay-ms: {e}"))?
+                delay_ms = value()?.parse::<u64>().map_err(|e| format!("--delay-ms: {e}"))?;
             }
             _ => return Ok(false),
         }
         Ok(true)
     })?;
-    Ok(Args {
-        port,
-        api_key,
-        hmac_key,
-        delay_ms,
-    })
+    Ok(Args { port, api_key, hmac_key, delay_ms })
 }
 
 #[tokio::main]
@@ -70,15 +63,7 @@ mod tests {
     #[test]
     fn flags_parse() {
         let a = parse("--port 0 --api-key k --hmac-key h --delay-ms 5").expect("args");
-        assert_eq!(
-            (
-                a.port,
-                a.api_key.as_str(),
-                a.hmac_key.as_deref(),
-                a.delay_ms
-            ),
-            (0, "k", Some("h"), 5)
-        );
+        assert_eq!((a.port, a.api_key.as_str(), a.hmac_key.as_deref(), a.delay_ms), (0, "k", Some("h"), 5));
         assert_eq!(parse("--port 1 --api-key k").expect("args").delay_ms, 2000);
         assert!(parse("--api-key k").is_err());
         assert!(parse("--port 1").is_err());

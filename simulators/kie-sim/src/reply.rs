@@ -14,12 +14,7 @@ pub(crate) fn envelope(code: i64, msg: &str, data: Value) -> Response {
 }
 
 /// KIE's envelope under a given HTTP status.
-pub(crate) fn envelope_with_status(
-    status: StatusCode,
-    code: i64,
-    msg: &str,
-    data: Value,
-) -> Response {
+pub(crate) fn envelope_with_status(status: StatusCode, code: i64, msg: &str, data: Value) -> Response {
     json(status, &json!({"code": code, "msg": msg, "data": data}))
 }
 
@@ -31,32 +26,17 @@ pub(crate) fn scripted(answer: &ErrorAnswer) -> Response {
 
 /// HTTP 401 with envelope code 401.
 pub(crate) fn unauthorized() -> Response {
-    envelope_with_status(
-        StatusCode::UNAUTHORIZED,
-        401,
-        "You do not have access permissions",
-        Value::Null,
-    )
+    envelope_with_status(StatusCode::UNAUTHORIZED, 401, "You do not have access permissions", Value::Null)
 }
 
 /// HTTP 404 with envelope code 404 (no such route or file).
 pub(crate) fn not_found(what: &str) -> Response {
-    envelope_with_status(
-        StatusCode::NOT_FOUND,
-        404,
-        &format!("Not found: {what}"),
-        Value::Null,
-    )
+    envelope_with_status(StatusCode::NOT_FOUND, 404, &format!("Not found: {what}"), Value::Null)
 }
 
 /// HTTP 405 with envelope code 405.
 pub(crate) fn method_not_allowed(method: &http::Method, path: &str) -> Response {
-    envelope_with_status(
-        StatusCode::METHOD_NOT_ALLOWED,
-        405,
-        &format!("{method} is not allowed on {path}"),
-        Value::Null,
-    )
+    envelope_with_status(StatusCode::METHOD_NOT_ALLOWED, 405, &format!("{method} is not allowed on {path}"), Value::Null)
 }
 
 /// The content type of an image by its magic bytes (`application/octet-stream` otherwise).

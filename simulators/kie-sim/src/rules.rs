@@ -31,11 +31,7 @@ pub struct Behaviour {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     /// `failCode` of a failed task (default `"500"`); a JSON number is accepted too.
-    #[serde(
-        default,
-        deserialize_with = "string_or_number",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "string_or_number", skip_serializing_if = "Option::is_none")]
     pub fail_code: Option<String>,
     /// `failMsg` of a failed task (default `"Generation failed (simulated)."`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,9 +116,7 @@ pub struct ErrorAnswer {
 impl ErrorAnswer {
     /// The envelope message of this answer.
     pub(crate) fn message(&self) -> String {
-        self.msg
-            .clone()
-            .unwrap_or_else(|| default_message(self.code).to_string())
+        self.msg.clone().unwrap_or_else(|| default_message(self.code).to_string())
     }
 }
 
@@ -153,9 +147,7 @@ fn string_or_number<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, 
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(serde::de::Error::custom(format!(
-            "fail_code must be a string, got {other}"
-        ))),
+        Some(other) => Err(serde::de::Error::custom(format!("fail_code must be a string, got {other}"))),
     }
 }
 
@@ -164,11 +156,7 @@ impl RuleSpec {
     /// `create_error_code` without the `create_error_rate` that would use it).
     pub fn validate(&self) -> Result<(), String> {
         let b = &self.behaviour;
-        let rates = [
-            ("fail_rate", b.fail_rate),
-            ("no_callback_rate", b.no_callback_rate),
-            ("create_error_rate", b.create_error_rate),
-        ];
+        let rates = [("fail_rate", b.fail_rate), ("no_callback_rate", b.no_callback_rate), ("create_error_rate", b.create_error_rate)];
         for (name, rate) in rates {
             if let Some(rate) = rate
                 && !(0.0..=1.0).contains(&rate)
@@ -179,19 +167,9 @@ impl RuleSpec {
         if b.create_error_code.is_some() && b.create_error_rate.is_none() {
             return Err("create_error_code needs create_error_rate".to_string());
         }
-        let answers = self
-            .behaviour
-            .create_errors
-            .iter()
-            .chain(&self.behaviour.record_errors);
-        if let Some(bad) = answers
-            .into_iter()
-            .find(|a| !(100..=599).contains(&a.http_status))
-        {
-            return Err(format!(
-                "http_status must be between 100 and 599, got {}",
-                bad.http_status
-            ));
+        let answers = self.behaviour.create_errors.iter().chain(&self.behaviour.record_errors);
+        if let Some(bad) = answers.into_iter().find(|a| !(100..=599).contains(&a.http_status)) {
+            return Err(format!("http_status must be between 100 and 599, got {}", bad.http_status));
         }
         Ok(())
     }
@@ -215,31 +193,19 @@ impl Behaviour {
         let rolled_fail = roll(self.fail_rate);
         let rolled_no_callback = roll(self.no_callback_rate);
         let failure = if rolled_fail {
-            Some((
-                "500".to_string(),
-                "Internal error during generation (simulated).".to_string(),
-            ))
+            Some(("500".to_string(), "Internal error during generation (simulated).".to_string()))
         } else if self.outcome == Some(Outcome::Fail) {
             Some((
                 self.fail_code.clone().unwrap_or_else(|| "500".to_string()),
-                self.fail_msg
-                    .clone()
-                    .unwrap_or_else(|| "Generation failed (simulated).".to_string()),
+                self.fail_msg.clone().unwrap_or_else(|| "Generation failed (simulated).".to_string()),
             ))
         } else {
             None
         };
         Plan {
             failure,
-            delay: self
-                .delay_ms
-                .map(Duration::from_millis)
-                .unwrap_or(default_delay),
-            callback: if rolled_no_callback {
-                CallbackMode::None
-            } else {
-                self.callback.unwrap_or_default()
-            },
+            delay: self.delay_ms.map_or(default_delay, Duration::from_millis),
+            callback: if rolled_no_callback { CallbackMode::None } else { self.callback.unwrap_or_default() },
             stall: self.stall,
             record_delay: Duration::from_millis(self.record_delay_ms.unwrap_or(0)),
         }
@@ -285,10 +251,7 @@ impl Rule {
     /// it (the next `create_errors` entry, else a `create_error_rate` draw), `None` creates a task.
     pub fn on_create_call(&mut self) -> Option<ErrorAnswer> {
         self.create_calls += 1;
-        let refusal = self
-            .pending_create_errors
-            .pop_front()
-            .or_else(|| self.spec.behaviour.roll_create_error());
+        let refusal = self.pending_create_errors.pop_front().or_else(|| self.spec.behaviour.roll_create_error());
         if refusal.is_some() {
             self.create_refused += 1;
         } else {
@@ -323,14 +286,7 @@ impl Rules {
     pub fn add(&mut self, spec: RuleSpec) -> u64 {
         self.next_id += 1;
         let pending_create_errors = spec.behaviour.create_errors.iter().cloned().collect();
-        self.list.push(Rule {
-            id: self.next_id,
-            spec,
-            pending_create_errors,
-            create_calls: 0,
-            tasks_created: 0,
-            create_refused: 0,
-        });
+        self.list.push(Rule { id: self.next_id, spec, pending_create_errors, create_calls: 0, tasks_created: 0, create_refused: 0 });
         self.next_id
     }
 
@@ -341,12 +297,7 @@ impl Rules {
 
     /// The newest rule whose pattern is in one of `haystacks`.
     pub fn find_mut(&mut self, haystacks: &[&str]) -> Option<&mut Rule> {
-        self.list.iter_mut().rev().find(|rule| {
-            rule.spec.pattern.is_empty()
-                || haystacks
-                    .iter()
-                    .any(|h| h.contains(rule.spec.pattern.as_str()))
-        })
+        self.list.iter_mut().rev().find(|rule| rule.spec.pattern.is_empty() || haystacks.iter().any(|h| h.contains(rule.spec.pattern.as_str())))
     }
 
     /// The rules, newest first (the order they are tried in).
@@ -367,19 +318,9 @@ mod tests {
     fn newest_matching_rule_wins_and_empty_match_is_a_default() {
         let mut rules = Rules::default();
         let default = rules.add(spec(json!({"match": "", "behaviour": {"delay_ms": 5}})));
-        let job = rules.add(spec(
-            json!({"match": "job=42", "behaviour": {"outcome": "fail", "fail_code": 422}}),
-        ));
-        assert_eq!(
-            rules
-                .find_mut(&["https://cb/?job=42&token=x"])
-                .map(|r| r.id),
-            Some(job)
-        );
-        assert_eq!(
-            rules.find_mut(&["https://cb/?job=7"]).map(|r| r.id),
-            Some(default)
-        );
+        let job = rules.add(spec(json!({"match": "job=42", "behaviour": {"outcome": "fail", "fail_code": 422}})));
+        assert_eq!(rules.find_mut(&["https://cb/?job=42&token=x"]).map(|r| r.id), Some(job));
+        assert_eq!(rules.find_mut(&["https://cb/?job=7"]).map(|r| r.id), Some(default));
         let r = rules.find_mut(&["job=42"]).expect("rule");
         assert_eq!(r.spec.behaviour.fail_code.as_deref(), Some("422"));
         assert_eq!(rules.clear(), 2);
@@ -392,17 +333,9 @@ mod tests {
         assert!(plan.failure.is_none());
         assert_eq!(plan.delay, Duration::from_millis(7));
         assert_eq!(plan.callback, CallbackMode::Normal);
-        let always = Behaviour {
-            fail_rate: Some(1.0),
-            ..Behaviour::default()
-        }
-        .plan(Duration::ZERO);
+        let always = Behaviour { fail_rate: Some(1.0), ..Behaviour::default() }.plan(Duration::ZERO);
         assert_eq!(always.failure.map(|f| f.0).as_deref(), Some("500"));
-        let never = Behaviour {
-            fail_rate: Some(0.0),
-            ..Behaviour::default()
-        }
-        .plan(Duration::ZERO);
+        let never = Behaviour { fail_rate: Some(0.0), ..Behaviour::default() }.plan(Duration::ZERO);
         assert!(never.failure.is_none());
     }
 
@@ -413,18 +346,11 @@ mod tests {
         let plan = silent.behaviour.plan(Duration::ZERO);
         assert_eq!(plan.callback, CallbackMode::None);
         assert_eq!(plan.record_delay, Duration::from_millis(250));
-        let loud =
-            spec(json!({"match": "", "behaviour": {"callback": "twice", "no_callback_rate": 0.0}}));
+        let loud = spec(json!({"match": "", "behaviour": {"callback": "twice", "no_callback_rate": 0.0}}));
         for _ in 0..100 {
-            assert_eq!(
-                loud.behaviour.plan(Duration::ZERO).callback,
-                CallbackMode::Twice
-            );
+            assert_eq!(loud.behaviour.plan(Duration::ZERO).callback, CallbackMode::Twice);
         }
-        assert_eq!(
-            Behaviour::default().plan(Duration::ZERO).record_delay,
-            Duration::ZERO
-        );
+        assert_eq!(Behaviour::default().plan(Duration::ZERO).record_delay, Duration::ZERO);
     }
 
     #[test]
@@ -441,40 +367,28 @@ mod tests {
             assert_eq!((drawn.http_status, drawn.code), (200, 455));
             assert_eq!(drawn.message(), "Service under maintenance");
         }
-        assert_eq!(
-            (rule.create_calls, rule.tasks_created, rule.create_refused),
-            (4, 0, 4)
-        );
+        assert_eq!((rule.create_calls, rule.tasks_created, rule.create_refused), (4, 0, 4));
         let view = rule.view();
         assert_eq!(view["create_refused"], 4);
         assert_eq!(view["behaviour"]["create_error_code"], 455);
 
-        rules.add(spec(
-            json!({"match": "", "behaviour": {"create_error_rate": 1.0}}),
-        ));
+        rules.add(spec(json!({"match": "", "behaviour": {"create_error_rate": 1.0}})));
         let rule = rules.find_mut(&["x"]).expect("rule");
         assert_eq!(rule.on_create_call().map(|a| a.code), Some(429));
 
-        rules.add(spec(
-            json!({"match": "", "behaviour": {"create_error_rate": 0.0}}),
-        ));
+        rules.add(spec(json!({"match": "", "behaviour": {"create_error_rate": 0.0}})));
         let rule = rules.find_mut(&["x"]).expect("rule");
         for _ in 0..100 {
             assert!(rule.on_create_call().is_none());
         }
-        assert_eq!(
-            (rule.create_calls, rule.tasks_created, rule.create_refused),
-            (100, 100, 0)
-        );
+        assert_eq!((rule.create_calls, rule.tasks_created, rule.create_refused), (100, 100, 0));
     }
 
     #[test]
     fn rates_outside_0_to_1_and_a_lone_create_error_code_are_rejected() {
         for field in ["fail_rate", "no_callback_rate", "create_error_rate"] {
             for bad in [-0.01, 1.01, 7.0] {
-                let err = spec(json!({"match": "", "behaviour": {field: bad}}))
-                    .validate()
-                    .expect_err("rate out of range");
+                let err = spec(json!({"match": "", "behaviour": {field: bad}})).validate().expect_err("rate out of range");
                 assert!(err.starts_with(field), "{err}");
             }
             for good in [0.0, 0.5, 1.0] {
@@ -488,41 +402,18 @@ mod tests {
             "fail_rate": 0.1, "no_callback_rate": 0.05, "create_error_rate": 0.05,
             "create_error_code": 500, "record_delay_ms": 3000}}));
         assert_eq!(soak.validate(), Ok(()));
-        for bad in [
-            json!({"record_delay_ms": -1}),
-            json!({"record_delay_ms": "1s"}),
-            json!({"create_error_code": "429"}),
-            json!({"no_callback_rate": "half"}),
-        ] {
-            assert!(
-                serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": bad})).is_err(),
-                "{bad}"
-            );
+        for bad in [json!({"record_delay_ms": -1}), json!({"record_delay_ms": "1s"}), json!({"create_error_code": "429"}), json!({"no_callback_rate": "half"})]
+        {
+            assert!(serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": bad})).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn unknown_fields_and_bad_values_are_rejected() {
-        assert!(
-            serde_json::from_value::<RuleSpec>(
-                json!({"match": "", "behaviour": {"outcom": "fail"}})
-            )
-            .is_err()
-        );
-        assert!(
-            serde_json::from_value::<RuleSpec>(
-                json!({"match": "", "behaviour": {"callback": "thrice"}})
-            )
-            .is_err()
-        );
-        assert!(
-            spec(json!({"match": "", "behaviour": {"fail_rate": 2.0}}))
-                .validate()
-                .is_err()
-        );
-        let bad_status = spec(
-            json!({"match": "", "behaviour": {"create_errors": [{"http_status": 42, "code": 1}]}}),
-        );
+        assert!(serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": {"outcom": "fail"}})).is_err());
+        assert!(serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": {"callback": "thrice"}})).is_err());
+        assert!(spec(json!({"match": "", "behaviour": {"fail_rate": 2.0}})).validate().is_err());
+        let bad_status = spec(json!({"match": "", "behaviour": {"create_errors": [{"http_status": 42, "code": 1}]}}));
         assert!(bad_status.validate().is_err());
         let ok = spec(json!({"match": "x", "behavior": {"create_errors": [{"code": 429}]}}));
         assert_eq!(ok.behaviour.create_errors[0].http_status, 200);

@@ -28,7 +28,7 @@ pub(crate) async fn serve(sim: Arc<Simulator>, listener: TcpListener, base_url: 
         let ctx = ctx.clone();
         async move { handle(&ctx, req).await }
     })
-    .await
+    .await;
 }
 
 /// The KIE routes that need the API key, with their method.
@@ -45,12 +45,7 @@ async fn handle(ctx: &Ctx, req: hyper::Request<Incoming>) -> Response {
     let body = match sim_http::read_body(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(msg) => {
-            return reply::envelope_with_status(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                413,
-                &msg,
-                Value::Null,
-            );
+            return reply::envelope_with_status(StatusCode::PAYLOAD_TOO_LARGE, 413, &msg, Value::Null);
         }
     };
     tracing::debug!(method = %parts.method, %path, "kie-sim request");

@@ -48,12 +48,7 @@ pub(crate) struct Finish {
 impl Finish {
     /// A failed end with KIE's `failCode` and `failMsg`.
     pub fn fail(code: &str, msg: impl Into<String>) -> Self {
-        Self {
-            state: TaskState::Fail,
-            result_json: None,
-            fail_code: Some(code.to_string()),
-            fail_msg: Some(msg.into()),
-        }
+        Self { state: TaskState::Fail, result_json: None, fail_code: Some(code.to_string()), fail_msg: Some(msg.into()) }
     }
 }
 
@@ -90,10 +85,7 @@ pub(crate) struct Task {
 impl Task {
     /// Key of the "same job" counter: the callback URL, or the first input URL without one.
     pub fn attempt_key(callback_url: Option<&str>, input_urls: &[String]) -> String {
-        callback_url
-            .map(str::to_string)
-            .or_else(|| input_urls.first().cloned())
-            .unwrap_or_default()
+        callback_url.map(str::to_string).or_else(|| input_urls.first().cloned()).unwrap_or_default()
     }
 
     /// Sets `state` and `updateTime`.
@@ -136,10 +128,7 @@ impl Task {
         needle.is_empty()
             || self.id.contains(needle)
             || self.prompt.contains(needle)
-            || self
-                .callback_url
-                .as_deref()
-                .is_some_and(|u| u.contains(needle))
+            || self.callback_url.as_deref().is_some_and(|u| u.contains(needle))
             || self.input_urls.iter().any(|u| u.contains(needle))
     }
 
@@ -191,12 +180,7 @@ pub(crate) struct State {
 impl State {
     /// The summary of every task matching `needle`, in creation order.
     pub fn summaries(&self, needle: &str) -> Vec<Value> {
-        self.order
-            .iter()
-            .filter_map(|id| self.tasks.get(id))
-            .filter(|t| t.matches(needle))
-            .map(|t| self.summary(t))
-            .collect()
+        self.order.iter().filter_map(|id| self.tasks.get(id)).filter(|t| t.matches(needle)).map(|t| self.summary(t)).collect()
     }
 
     /// One task's summary.
@@ -208,16 +192,10 @@ impl State {
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Seconds since the Unix epoch.
 pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

@@ -14,10 +14,7 @@ use crate::state::StoredFile;
 
 /// The upload service's error answer: `{"success":false,"code":400,"msg":…,"data":null}`.
 fn error(msg: &str) -> Response {
-    reply::json(
-        http::StatusCode::OK,
-        &json!({"success": false, "code": 400, "msg": msg, "data": Value::Null}),
-    )
+    reply::json(http::StatusCode::OK, &json!({"success": false, "code": 400, "msg": msg, "data": Value::Null}))
 }
 
 /// What the multipart body held.
@@ -29,12 +26,8 @@ struct Form {
 }
 
 async fn read_form(headers: &HeaderMap, body: Bytes) -> Result<Form, String> {
-    let content_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let boundary = multer::parse_boundary(content_type)
-        .map_err(|e| format!("Expected multipart/form-data: {e}"))?;
+    let content_type = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let boundary = multer::parse_boundary(content_type).map_err(|e| format!("Expected multipart/form-data: {e}"))?;
     let stream = futures_util::stream::once(async move { Ok::<Bytes, Infallible>(body) });
     let mut multipart = multer::Multipart::new(stream, boundary);
     let mut form = Form::default();
@@ -66,34 +59,21 @@ pub(crate) async fn handle(ctx: &Ctx, headers: &HeaderMap, body: Bytes) -> Respo
     let Some(upload_path) = form.upload_path.filter(|p| !p.trim().is_empty()) else {
         return error("uploadPath is required");
     };
-    let file_name = form
-        .file_name
-        .or(part_name)
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| format!("{}.bin", uuid::Uuid::new_v4().simple()));
+    let file_name = form.file_name.or(part_name).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("{}.bin", uuid::Uuid::new_v4().simple()));
     let id = uuid::Uuid::new_v4().simple().to_string();
     let Ok(mut url) = reqwest::Url::parse(&ctx.base_url) else {
         return error("the simulator has no base URL");
     };
     if let Ok(mut segments) = url.path_segments_mut() {
-        segments
-            .clear()
-            .extend(["files", "uploads", id.as_str(), file_name.as_str()]);
+        segments.clear().extend(["files", "uploads", id.as_str(), file_name.as_str()]);
     }
     let sniffed = reply::sniff_content_type(&bytes);
     let mime = match part_type {
-        Some(t)
-            if sniffed == "application/octet-stream" && t.parse::<http::HeaderValue>().is_ok() =>
-        {
-            t
-        }
+        Some(t) if sniffed == "application/octet-stream" && t.parse::<http::HeaderValue>().is_ok() => t,
         _ => sniffed.to_string(),
     };
     let size = bytes.len();
-    let file = StoredFile {
-        content_type: mime.clone(),
-        bytes,
-    };
+    let file = StoredFile { content_type: mime.clone(), bytes };
     ctx.sim.state().files.insert(url.path().to_string(), file);
     let file_path = format!("{}/{file_name}", upload_path.trim_end_matches('/'));
     tracing::info!(url = %url, size, "kie-sim: file uploaded");

@@ -22,10 +22,7 @@ pub(crate) async fn run(sim: Arc<Simulator>, base_url: String, id: String, plan:
     tokio::time::sleep(plan.delay / 4).await;
     let Some((url, model)) = sim.with_task(&id, |t| {
         t.set_state(TaskState::Generating);
-        (
-            t.input_urls.first().cloned().unwrap_or_default(),
-            t.model.clone(),
-        )
+        (t.input_urls.first().cloned().unwrap_or_default(), t.model.clone())
     }) else {
         return;
     };
@@ -35,19 +32,11 @@ pub(crate) async fn run(sim: Arc<Simulator>, base_url: String, id: String, plan:
         Err(failure) => return deliver(&sim, &id, failure, plan.callback).await,
     };
     sim.with_task(&id, |t| t.input = Some(input.clone()));
-    let derived = tokio::task::spawn_blocking(move || derive::derive(&input))
-        .await
-        .unwrap_or_else(|e| Err(DeriveError::Encode(e.to_string())));
+    let derived = tokio::task::spawn_blocking(move || derive::derive(&input)).await.unwrap_or_else(|e| Err(DeriveError::Encode(e.to_string())));
     let png = match derived {
         Ok(png) => png,
         Err(e @ DeriveError::NotAnImage(_)) => {
-            return deliver(
-                &sim,
-                &id,
-                Finish::fail("400", format!("Invalid input image: {e}")),
-                plan.callback,
-            )
-            .await;
+            return deliver(&sim, &id, Finish::fail("400", format!("Invalid input image: {e}")), plan.callback).await;
         }
         Err(e) => {
             return deliver(&sim, &id, Finish::fail("500", e.to_string()), plan.callback).await;
@@ -64,10 +53,7 @@ pub(crate) async fn run(sim: Arc<Simulator>, base_url: String, id: String, plan:
         None => {
             let path = format!("/files/{id}.png");
             let result_url = format!("{base_url}{path}");
-            let file = StoredFile {
-                content_type: "image/png".into(),
-                bytes: Bytes::from(png),
-            };
+            let file = StoredFile { content_type: "image/png".into(), bytes: Bytes::from(png) };
             sim.state().files.insert(path, file);
             Finish {
                 state: TaskState::Success,
@@ -82,29 +68,14 @@ pub(crate) async fn run(sim: Arc<Simulator>, base_url: String, id: String, plan:
 
 /// Downloads an input image like KIE's servers do; the error is the task's failure.
 async fn download(client: &reqwest::Client, url: &str, max_bytes: usize) -> Result<Bytes, Finish> {
-    let unreachable = |why: String| {
-        Finish::fail(
-            "422",
-            format!("Failed to download the input image {url}: {why}"),
-        )
-    };
-    let resp = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
+    let unreachable = |why: String| Finish::fail("422", format!("Failed to download the input image {url}: {why}"));
+    let resp = client.get(url).send().await.map_err(|e| unreachable(e.to_string()))?;
     if !resp.status().is_success() {
         return Err(unreachable(format!("HTTP {}", resp.status())));
     }
     let bytes = resp.bytes().await.map_err(|e| unreachable(e.to_string()))?;
     if bytes.len() > max_bytes {
-        return Err(Finish::fail(
-            "422",
-            format!(
-                "The input image is {} bytes, over the {max_bytes}-byte limit",
-                bytes.len()
-            ),
-        ));
+        return Err(Finish::fail("422", format!("The input image is {} bytes, over the {max_bytes}-byte limit", bytes.len())));
     }
     Ok(bytes)
 }
@@ -140,14 +111,7 @@ async fn deliver(sim: &Simulator, id: &str, finish: Finish, mode: CallbackMode) 
     let body = callback::body(data);
     let times = if mode == CallbackMode::Twice { 2 } else { 1 };
     for _ in 0..times {
-        let status = callback::post(
-            &sim.client,
-            &callback_url,
-            sim.config.hmac_key.as_deref(),
-            id,
-            &body,
-        )
-        .await;
+        let status = callback::post(&sim.client, &callback_url, sim.config.hmac_key.as_deref(), id, &body).await;
         sim.with_task(id, |t| t.callbacks_sent.push(status));
     }
     if mode == CallbackMode::Early {
@@ -158,11 +122,7 @@ async fn deliver(sim: &Simulator, id: &str, finish: Finish, mode: CallbackMode) 
 
 impl Simulator {
     /// Runs `f` on task `id` under the state lock; `None` when the task is gone.
-    pub(crate) fn with_task<R>(
-        &self,
-        id: &str,
-        f: impl FnOnce(&mut crate::state::Task) -> R,
-    ) -> Option<R> {
+    pub(crate) fn with_task<R>(&self, id: &str, f: impl FnOnce(&mut crate::state::Task) -> R) -> Option<R> {
         self.state().tasks.get_mut(id).map(f)
     }
 }

@@ -28,17 +28,9 @@ fn answer(result: Result<Value, SimError>) -> Response {
 }
 
 /// Routes a `/_sim/...` request.
-pub(crate) async fn handle(
-    sim: &Arc<Simulator>,
-    method: &Method,
-    path: &str,
-    query: &HashMap<String, String>,
-    body: &Bytes,
-) -> Response {
+pub(crate) async fn handle(sim: &Arc<Simulator>, method: &Method, path: &str, query: &HashMap<String, String>, body: &Bytes) -> Response {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let parsed = || -> Result<Value, SimError> {
-        serde_json::from_slice(body).map_err(|e| SimError::BadRequest(format!("Invalid JSON: {e}")))
-    };
+    let parsed = || -> Result<Value, SimError> { serde_json::from_slice(body).map_err(|e| SimError::BadRequest(format!("Invalid JSON: {e}"))) };
     match (method, segments.as_slice()) {
         (&Method::POST, ["_sim", "purchases"]) => match parsed() {
             Ok(spec) => answer(sim.purchase(spec).await),
@@ -57,9 +49,7 @@ pub(crate) async fn handle(
             Err(e) => answer(Err(e)),
         },
         (&Method::GET, ["_sim", "deliveries"]) => ok(json!(sim.deliveries())),
-        (&Method::POST, ["_sim", "failures"]) => {
-            answer(parsed().and_then(|s| sim.queue_failures(s)))
-        }
+        (&Method::POST, ["_sim", "failures"]) => answer(parsed().and_then(|s| sim.queue_failures(s))),
         (&Method::GET, ["_sim", "failures"]) => ok(sim.state().failures_view()),
         (&Method::DELETE, ["_sim", "failures"]) => ok(json!({"cleared": sim.clear_failures()})),
         (&Method::GET, ["_sim", "deleted"]) => ok(json!(sim.deleted())),
@@ -69,10 +59,7 @@ pub(crate) async fn handle(
             sim.reset();
             ok(json!({"reset": true}))
         }
-        _ => reply::control_error(
-            StatusCode::NOT_FOUND,
-            &format!("No control route for {method} {path}"),
-        ),
+        _ => reply::control_error(StatusCode::NOT_FOUND, &format!("No control route for {method} {path}")),
     }
 }
 
@@ -80,9 +67,7 @@ pub(crate) async fn handle(
 fn object(spec: Value) -> Result<Map<String, Value>, SimError> {
     match spec {
         Value::Object(obj) => Ok(obj),
-        _ => Err(SimError::BadRequest(
-            "the body must be a JSON object".into(),
-        )),
+        _ => Err(SimError::BadRequest("the body must be a JSON object".into())),
     }
 }
 
@@ -90,9 +75,7 @@ fn object(spec: Value) -> Result<Map<String, Value>, SimError> {
 fn required_str(fields: &Map<String, Value>, key: &str) -> Result<String, SimError> {
     match fields.get(key) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        _ => Err(SimError::BadRequest(format!(
-            "{key} must be a non-empty string"
-        ))),
+        _ => Err(SimError::BadRequest(format!("{key} must be a non-empty string"))),
     }
 }
 
@@ -111,18 +94,14 @@ impl Simulator {
             None | Some(Value::Null) => {}
             Some(t) if t == "NON_RENEWING_PURCHASE" => {}
             Some(_) => {
-                return Err(SimError::BadRequest(
-                    "type must be NON_RENEWING_PURCHASE here; use /_sim/events for others".into(),
-                ));
+                return Err(SimError::BadRequest("type must be NON_RENEWING_PURCHASE here; use /_sim/events for others".into()));
             }
         }
         fields.insert("type".into(), json!("NON_RENEWING_PURCHASE"));
         if let Some(env) = fields.get("environment")
             && !(env == "PRODUCTION" || env == "SANDBOX")
         {
-            return Err(SimError::BadRequest(
-                "environment must be PRODUCTION or SANDBOX".into(),
-            ));
+            return Err(SimError::BadRequest("environment must be PRODUCTION or SANDBOX".into()));
         }
         match fields.remove("event_id") {
             None | Some(Value::Null) => {}
@@ -142,9 +121,7 @@ impl Simulator {
         let payload = {
             let mut state = self.state();
             if state.purchase(&transaction_id).is_some() {
-                return Err(SimError::Conflict(format!(
-                    "transaction {transaction_id} is already recorded"
-                )));
+                return Err(SimError::Conflict(format!("transaction {transaction_id} is already recorded")));
             }
             let (payload, effect) = events::build(fields, &state, &opts)?;
             events::apply(&mut state, effect);
@@ -191,9 +168,7 @@ impl Simulator {
             (None, Some(Value::String(raw))) => Body::Raw(raw),
             (None, Some(_)) => return Err(SimError::BadRequest("raw must be a string".into())),
             _ => {
-                return Err(SimError::BadRequest(
-                    "give exactly one of payload and raw".into(),
-                ));
+                return Err(SimError::BadRequest("give exactly one of payload and raw".into()));
             }
         };
         if let Some(key) = fields.keys().next() {
@@ -228,12 +203,7 @@ impl Simulator {
 
     /// The purchases recorded, in order; only those now owned by `app_user_id` when given.
     pub fn purchases(&self, app_user_id: Option<&str>) -> Vec<Purchase> {
-        self.state()
-            .purchases
-            .iter()
-            .filter(|p| app_user_id.is_none_or(|u| p.app_user_id == u))
-            .cloned()
-            .collect()
+        self.state().purchases.iter().filter(|p| app_user_id.is_none_or(|u| p.app_user_id == u)).cloned().collect()
     }
 
     /// Every webhook delivery made, in order.

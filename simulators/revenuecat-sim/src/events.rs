@@ -5,9 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::SimError;
-use crate::model::{
-    Purchase, local_price, new_event_id, new_purchase_id, new_transaction_id, now_ms,
-};
+use crate::model::{Purchase, local_price, new_event_id, new_purchase_id, new_transaction_id, now_ms};
 use crate::state::State;
 
 /// The `app_id` of events unless a test gives one.
@@ -27,10 +25,7 @@ pub(crate) struct EventOptions {
 }
 
 /// Removes the option keys from `obj` and returns them; `deliver` defaults to `deliver_default`.
-pub(crate) fn take_event_options(
-    obj: &mut Map<String, Value>,
-    deliver_default: bool,
-) -> Result<EventOptions, SimError> {
+pub(crate) fn take_event_options(obj: &mut Map<String, Value>, deliver_default: bool) -> Result<EventOptions, SimError> {
     let flag = |obj: &mut Map<String, Value>, key: &str, default: bool| match obj.remove(key) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(b),
@@ -43,22 +38,14 @@ pub(crate) fn take_event_options(
         Some(Value::String(s)) if s == "remove" => false,
         Some(Value::String(s)) if s == "keep" => true,
         Some(_) => {
-            return Err(SimError::BadRequest(
-                "refund_in_rest must be \"remove\" or \"keep\"".into(),
-            ));
+            return Err(SimError::BadRequest("refund_in_rest must be \"remove\" or \"keep\"".into()));
         }
     };
     let omit = match obj.remove("omit") {
         None | Some(Value::Null) => Vec::new(),
-        Some(v) => string_list(&v)
-            .ok_or_else(|| SimError::BadRequest("omit must be a list of field names".into()))?,
+        Some(v) => string_list(&v).ok_or_else(|| SimError::BadRequest("omit must be a list of field names".into()))?,
     };
-    Ok(EventOptions {
-        deliver,
-        omit,
-        record,
-        keep_listed,
-    })
+    Ok(EventOptions { deliver, omit, record, keep_listed })
 }
 
 /// What an event changes in the REST view.
@@ -69,11 +56,7 @@ pub(crate) enum Effect {
     /// A new one-time purchase (skipped if its transaction id is already recorded).
     Record(Box<Purchase>),
     /// The purchase with this transaction id is refunded.
-    Refund {
-        transaction_id: String,
-        at_ms: u64,
-        keep_listed: bool,
-    },
+    Refund { transaction_id: String, at_ms: u64, keep_listed: bool },
     /// Purchases owned by `from` move to the first of `to`.
     Transfer { from: Vec<String>, to: Vec<String> },
 }
@@ -82,10 +65,7 @@ pub(crate) enum Effect {
 fn string_list(v: &Value) -> Option<Vec<String>> {
     match v {
         Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map(str::to_string))
-            .collect(),
+        Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
         _ => None,
     }
 }
@@ -103,26 +83,17 @@ fn given_str(fields: &Map<String, Value>, key: &str) -> Result<Option<String>, S
 fn given_f64(fields: &Map<String, Value>, key: &str) -> Result<Option<f64>, SimError> {
     match fields.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| SimError::BadRequest(format!("{key} must be a number"))),
+        Some(v) => v.as_f64().map(Some).ok_or_else(|| SimError::BadRequest(format!("{key} must be a number"))),
     }
 }
 
 /// Builds the payload for `fields` (which must hold a string `type`) and the effect it has.
 /// Fields given by the test win over the defaults; `omit` drops fields last.
-pub(crate) fn build(
-    mut fields: Map<String, Value>,
-    state: &State,
-    opts: &EventOptions,
-) -> Result<(Value, Effect), SimError> {
+pub(crate) fn build(mut fields: Map<String, Value>, state: &State, opts: &EventOptions) -> Result<(Value, Effect), SimError> {
     let event_type = match fields.get("type") {
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
         _ => {
-            return Err(SimError::BadRequest(
-                "type must be a non-empty string".into(),
-            ));
+            return Err(SimError::BadRequest("type must be a non-empty string".into()));
         }
     };
     let now = now_ms();
@@ -136,9 +107,7 @@ pub(crate) fn build(
         for key in ["transferred_from", "transferred_to"] {
             let list = match fields.get(key) {
                 None | Some(Value::Null) => vec![uuid::Uuid::new_v4().to_string()],
-                Some(v) => string_list(v).ok_or_else(|| {
-                    SimError::BadRequest(format!("{key} must be a list of app user ids"))
-                })?,
+                Some(v) => string_list(v).ok_or_else(|| SimError::BadRequest(format!("{key} must be a list of app user ids")))?,
             };
             fields.insert(key.into(), json!(list));
         }
@@ -168,20 +137,12 @@ pub(crate) fn build(
 
 /// The purchase-shaped fields of every type but TRANSFER, taken from the recorded purchase with
 /// the same `transaction_id` when there is one.
-fn purchase_defaults(
-    event: &mut Map<String, Value>,
-    fields: &Map<String, Value>,
-    state: &State,
-    now: u64,
-) -> Result<(), SimError> {
+fn purchase_defaults(event: &mut Map<String, Value>, fields: &Map<String, Value>, state: &State, now: u64) -> Result<(), SimError> {
     let transaction_id = given_str(fields, "transaction_id")?.unwrap_or_else(new_transaction_id);
     let known = state.purchase(&transaction_id);
     let user = match given_str(fields, "app_user_id")? {
         Some(user) => user,
-        None => known.map_or_else(
-            || uuid::Uuid::new_v4().to_string(),
-            |p| p.app_user_id.clone(),
-        ),
+        None => known.map_or_else(|| uuid::Uuid::new_v4().to_string(), |p| p.app_user_id.clone()),
     };
     let price = match given_f64(fields, "price")? {
         Some(p) => p,
@@ -192,14 +153,15 @@ fn purchase_defaults(
         None => known.map_or_else(|| "DKK".to_string(), |p| p.currency.clone()),
     };
     let pick = |key: &str, default: &str| -> String {
-        known
-            .map(|p| match key {
+        known.map_or_else(
+            || default.to_string(),
+            |p| match key {
                 "product_id" => p.product_id.clone(),
                 "environment" => p.environment.clone(),
                 "store" => p.store.clone(),
                 _ => p.country_code.clone(),
-            })
-            .unwrap_or_else(|| default.to_string())
+            },
+        )
     };
     let purchased_at = known.map_or(now.saturating_sub(2000), |p| p.purchased_at_ms);
     let defaults = json!({
@@ -234,20 +196,11 @@ fn purchase_defaults(
 }
 
 /// The REST-view effect of a built event.
-fn effect_of(
-    event_type: &str,
-    event: &Map<String, Value>,
-    opts: &EventOptions,
-    now: u64,
-) -> Effect {
+fn effect_of(event_type: &str, event: &Map<String, Value>, opts: &EventOptions, now: u64) -> Effect {
     let text = |key: &str| event.get(key).and_then(Value::as_str).map(str::to_string);
     match event_type {
         "NON_RENEWING_PURCHASE" if opts.record => {
-            let (Some(user), Some(product), Some(tx)) = (
-                text("app_user_id"),
-                text("product_id"),
-                text("transaction_id"),
-            ) else {
+            let (Some(user), Some(product), Some(tx)) = (text("app_user_id"), text("product_id"), text("transaction_id")) else {
                 return Effect::None;
             };
             let or = |key: &str, default: &str| text(key).unwrap_or_else(|| default.to_string());
@@ -263,10 +216,7 @@ fn effect_of(
                 price: event.get("price").and_then(Value::as_f64).unwrap_or(0.0),
                 currency: or("currency", "USD"),
                 country_code: or("country_code", "US"),
-                purchased_at_ms: event
-                    .get("purchased_at_ms")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(now),
+                purchased_at_ms: event.get("purchased_at_ms").and_then(Value::as_u64).unwrap_or(now),
                 refunded: false,
                 refunded_at_ms: None,
                 listed: true,
@@ -274,19 +224,12 @@ fn effect_of(
             }))
         }
         "CANCELLATION" => match text("transaction_id") {
-            Some(transaction_id) => Effect::Refund {
-                transaction_id,
-                at_ms: now,
-                keep_listed: opts.keep_listed,
-            },
+            Some(transaction_id) => Effect::Refund { transaction_id, at_ms: now, keep_listed: opts.keep_listed },
             None => Effect::None,
         },
         "TRANSFER" => {
             let list = |key: &str| event.get(key).and_then(string_list).unwrap_or_default();
-            Effect::Transfer {
-                from: list("transferred_from"),
-                to: list("transferred_to"),
-            }
+            Effect::Transfer { from: list("transferred_from"), to: list("transferred_to") }
         }
         _ => Effect::None,
     }
@@ -302,11 +245,7 @@ pub(crate) fn apply(state: &mut State, effect: Effect) {
                 state.purchases.push(*purchase);
             }
         }
-        Effect::Refund {
-            transaction_id,
-            at_ms,
-            keep_listed,
-        } => {
+        Effect::Refund { transaction_id, at_ms, keep_listed } => {
             if let Some(p) = state.purchase_mut(&transaction_id) {
                 p.refunded = true;
                 p.refunded_at_ms.get_or_insert(at_ms);

@@ -131,18 +131,11 @@ pub struct Simulator {
 impl Simulator {
     /// Builds a simulator with no customers, purchases or queued failures.
     pub fn new(config: SimConfig) -> Arc<Self> {
-        Arc::new(Self {
-            config,
-            state: Mutex::new(state::State::default()),
-            client: sim_http::outbound_client(None),
-        })
+        Arc::new(Self { config, state: Mutex::new(state::State::default()), client: sim_http::outbound_client(None) })
     }
 
     /// Serves the REST and control APIs on `listener` until the returned task is aborted.
-    pub fn spawn(
-        self: &Arc<Self>,
-        listener: tokio::net::TcpListener,
-    ) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(self: &Arc<Self>, listener: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
         let base_url = sim_http::base_url(&listener);
         tracing::debug!(%base_url, "revenuecat-sim: serving");
         tokio::spawn(server::serve(Arc::clone(self), listener))

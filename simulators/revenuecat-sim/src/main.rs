@@ -35,12 +35,7 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
         }
         Ok(true)
     })?;
-    Ok(Args {
-        port,
-        api_key,
-        webhook_url,
-        webhook_authorization,
-    })
+    Ok(Args { port, api_key, webhook_url, webhook_authorization })
 }
 
 #[tokio::main]
@@ -51,12 +46,7 @@ async fn main() -> ExitCode {
     };
     let url_var = "REVENUECAT_SIM_URL";
     sim_http::cli::serve_until_interrupted("revenuecat-sim", url_var, args.port, |listener| {
-        Simulator::new(SimConfig {
-            api_key: args.api_key,
-            webhook_url: args.webhook_url,
-            webhook_authorization: args.webhook_authorization,
-        })
-        .spawn(listener)
+        Simulator::new(SimConfig { api_key: args.api_key, webhook_url: args.webhook_url, webhook_authorization: args.webhook_authorization }).spawn(listener)
     })
     .await
 }
@@ -71,22 +61,10 @@ mod tests {
 
     #[test]
     fn flags_parse() {
-        let a = parse("--port 0 --api-key k --webhook-url http://h/w --webhook-authorization s")
-            .expect("args");
-        assert_eq!(
-            (
-                a.port,
-                a.api_key.as_str(),
-                a.webhook_url.as_deref(),
-                a.webhook_authorization.as_str()
-            ),
-            (0, "k", Some("http://h/w"), "s")
-        );
+        let a = parse("--port 0 --api-key k --webhook-url http://h/w --webhook-authorization s").expect("args");
+        assert_eq!((a.port, a.api_key.as_str(), a.webhook_url.as_deref(), a.webhook_authorization.as_str()), (0, "k", Some("http://h/w"), "s"));
         let a = parse("--port 1 --api-key k").expect("args");
-        assert_eq!(
-            (a.webhook_url, a.webhook_authorization),
-            (None, String::new())
-        );
+        assert_eq!((a.webhook_url, a.webhook_authorization), (None, String::new()));
         assert!(parse("--api-key k").is_err());
         assert!(parse("--port 1").is_err());
         assert!(parse("--port x --api-key k").is_err());

@@ -67,10 +67,7 @@ pub struct Delivery {
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or_default()
 }
 
 /// `2026-11-26T12:00:00Z` for a Unix time in milliseconds (whole seconds, UTC), as RevenueCat's
@@ -79,12 +76,7 @@ pub(crate) fn iso8601(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -104,26 +96,14 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 /// A fresh Google Play order id: `GPA.dddd-dddd-dddd-ddddd`.
 pub fn new_transaction_id() -> String {
     let mut rng = rand::rng();
-    let mut digits = |n: usize| -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-            .collect()
-    };
-    format!(
-        "GPA.{}-{}-{}-{}",
-        digits(4),
-        digits(4),
-        digits(4),
-        digits(5)
-    )
+    let mut digits = |n: usize| -> String { (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect() };
+    format!("GPA.{}-{}-{}-{}", digits(4), digits(4), digits(4), digits(5))
 }
 
 /// A fresh RevenueCat purchase id: ten lowercase hex digits, like `cadba0c81b`.
 pub(crate) fn new_purchase_id() -> String {
     let mut rng = rand::rng();
-    (0..10)
-        .map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0'))
-        .collect()
+    (0..10).map(|_| char::from_digit(rng.random_range(0..16u32), 16).unwrap_or('0')).collect()
 }
 
 /// A fresh event id: a lowercase UUID v4.
@@ -166,10 +146,7 @@ mod tests {
         let tx = new_transaction_id();
         let parts: Vec<&str> = tx.trim_start_matches("GPA.").split('-').collect();
         assert!(tx.starts_with("GPA."), "{tx}");
-        assert_eq!(
-            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            [4, 4, 4, 5]
-        );
+        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [4, 4, 4, 5]);
         assert!(parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())));
         let id = new_purchase_id();
         assert_eq!(id.len(), 10);

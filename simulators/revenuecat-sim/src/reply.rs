@@ -15,10 +15,7 @@ pub(crate) fn rc_error(status: StatusCode, code: u32, message: &str) -> Response
 /// RevenueCat's answer to a missing or wrong secret key (backend code 7225, invalid API key).
 pub(crate) fn unauthorized() -> Response {
     let mut resp = rc_error(StatusCode::UNAUTHORIZED, 7225, "Invalid API Key.");
-    resp.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
     resp
 }
 
@@ -32,8 +29,7 @@ pub(crate) fn failure(status: u16, retry_after: Option<u64>) -> Response {
     };
     let mut resp = rc_error(status, u32::from(status.as_u16()), message);
     if let Some(seconds) = retry_after {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
     }
     resp
 }
@@ -70,10 +66,7 @@ mod tests {
 
     #[test]
     fn path_segments_decode() {
-        assert_eq!(
-            percent_decode("%24RCAnonymousID%3Aab+c").as_deref(),
-            Some("$RCAnonymousID:ab+c")
-        );
+        assert_eq!(percent_decode("%24RCAnonymousID%3Aab+c").as_deref(), Some("$RCAnonymousID:ab+c"));
         assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
         assert_eq!(percent_decode("bad%2"), None);
         assert_eq!(percent_decode("bad%zz"), None);
@@ -87,11 +80,6 @@ mod tests {
         let resp = failure(429, Some(2));
         assert_eq!(resp.status(), 429);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "2");
-        assert!(
-            failure(503, None)
-                .headers()
-                .get(header::RETRY_AFTER)
-                .is_none()
-        );
+        assert!(failure(503, None).headers().get(header::RETRY_AFTER).is_none());
     }
 }

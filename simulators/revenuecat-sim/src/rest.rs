@@ -18,11 +18,7 @@ pub(crate) fn get_subscriber(state: &mut State, app_user_id: &str) -> Response {
     state.touch_customer(app_user_id, now);
     let first_seen = state.customers.get(app_user_id).copied().unwrap_or(now);
     let mut by_product: BTreeMap<&str, Vec<(u64, Value)>> = BTreeMap::new();
-    for p in state
-        .purchases
-        .iter()
-        .filter(|p| p.app_user_id == app_user_id && p.listed && !p.customer_deleted)
-    {
+    for p in state.purchases.iter().filter(|p| p.app_user_id == app_user_id && p.listed && !p.customer_deleted) {
         let entry = json!({
             "id": p.id,
             "is_sandbox": p.environment == "SANDBOX",
@@ -30,10 +26,7 @@ pub(crate) fn get_subscriber(state: &mut State, app_user_id: &str) -> Response {
             "store": rest_store(&p.store),
             "store_transaction_id": p.transaction_id,
         });
-        by_product
-            .entry(&p.product_id)
-            .or_default()
-            .push((p.purchased_at_ms, entry));
+        by_product.entry(&p.product_id).or_default().push((p.purchased_at_ms, entry));
     }
     let non_subscriptions: Map<String, Value> = by_product
         .into_iter()
@@ -70,11 +63,7 @@ pub(crate) fn get_subscriber(state: &mut State, app_user_id: &str) -> Response {
 pub(crate) fn delete_subscriber(state: &mut State, app_user_id: &str) -> Response {
     state.deleted.push(app_user_id.to_string());
     state.customers.remove(app_user_id);
-    for p in state
-        .purchases
-        .iter_mut()
-        .filter(|p| p.app_user_id == app_user_id)
-    {
+    for p in state.purchases.iter_mut().filter(|p| p.app_user_id == app_user_id) {
         p.customer_deleted = true;
         p.listed = false;
     }
@@ -93,11 +82,8 @@ mod tests {
     }
 
     fn body_bytes(resp: Response) -> Vec<u8> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        rt.block_on(async { resp.into_body().collect().await.expect("body").to_bytes() })
-            .to_vec()
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        rt.block_on(async { resp.into_body().collect().await.expect("body").to_bytes() }).to_vec()
     }
 
     fn purchase(user: &str, tx: &str, at: u64) -> Purchase {
@@ -124,20 +110,14 @@ mod tests {
     #[test]
     fn subscriber_lists_listed_purchases_oldest_first() {
         let mut state = State::default();
-        state
-            .purchases
-            .push(purchase("u", "GPA.2", 1_795_694_500_000));
-        state
-            .purchases
-            .push(purchase("u", "GPA.1", 1_795_694_400_000));
+        state.purchases.push(purchase("u", "GPA.2", 1_795_694_500_000));
+        state.purchases.push(purchase("u", "GPA.1", 1_795_694_400_000));
         let mut hidden = purchase("u", "GPA.3", 1);
         hidden.listed = false;
         state.purchases.push(hidden);
         state.purchases.push(purchase("other", "GPA.4", 1));
         let v = body(get_subscriber(&mut state, "u"));
-        let list = v["subscriber"]["non_subscriptions"]["credits_10"]
-            .as_array()
-            .expect("list");
+        let list = v["subscriber"]["non_subscriptions"]["credits_10"].as_array().expect("list");
         assert_eq!(list.len(), 2);
         assert_eq!(list[0]["store_transaction_id"], "GPA.1");
         assert_eq!(list[0]["purchase_date"], "2026-11-26T12:00:00Z");

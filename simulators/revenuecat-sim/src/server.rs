@@ -23,7 +23,7 @@ pub(crate) async fn serve(sim: Arc<Simulator>, listener: TcpListener) {
         let sim = Arc::clone(&sim);
         async move { handle(&sim, req).await }
     })
-    .await
+    .await;
 }
 
 async fn handle(sim: &Arc<Simulator>, req: hyper::Request<Incoming>) -> Response {
@@ -49,10 +49,7 @@ async fn handle(sim: &Arc<Simulator>, req: hyper::Request<Incoming>) -> Response
     if !path.starts_with("/v1/") {
         return reply::rc_error(StatusCode::NOT_FOUND, 404, "Not found.");
     }
-    let app_user_id = path
-        .strip_prefix("/v1/subscribers/")
-        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
-        .map(reply::percent_decode);
+    let app_user_id = path.strip_prefix("/v1/subscribers/").filter(|rest| !rest.is_empty() && !rest.contains('/')).map(reply::percent_decode);
     let resp = rest_call(sim, &parts.method, &parts.headers, app_user_id.clone()).await;
     sim.state().requests.push(RestRequest {
         method: parts.method.to_string(),
@@ -65,12 +62,7 @@ async fn handle(sim: &Arc<Simulator>, req: hyper::Request<Incoming>) -> Response
 }
 
 /// One REST call: key check, then the next queued failure or stall, then the real answer.
-async fn rest_call(
-    sim: &Simulator,
-    method: &Method,
-    headers: &http::HeaderMap,
-    app_user_id: Option<Option<String>>,
-) -> Response {
+async fn rest_call(sim: &Simulator, method: &Method, headers: &http::HeaderMap, app_user_id: Option<Option<String>>) -> Response {
     if !sim_http::bearer_authorized(&sim.config.api_key, headers) {
         return reply::unauthorized();
     }
@@ -80,10 +72,7 @@ async fn rest_call(
         tokio::time::sleep(Duration::from_millis(stall)).await;
     }
     if let Some(status) = failure.as_ref().and_then(|f| f.status) {
-        let retry_after = failure
-            .as_ref()
-            .and_then(|f| f.retry_after)
-            .or((status == 429).then_some(1));
+        let retry_after = failure.as_ref().and_then(|f| f.retry_after).or((status == 429).then_some(1));
         return reply::failure(status, retry_after);
     }
     let app_user_id = match app_user_id {

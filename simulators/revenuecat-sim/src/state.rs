@@ -60,32 +60,22 @@ impl State {
     /// Empties everything (the generation moves on).
     pub fn reset(&mut self) {
         let generation = self.generation + 1;
-        *self = State {
-            generation,
-            ..State::default()
-        };
+        *self = State { generation, ..State::default() };
     }
 
     /// The purchase with this store transaction id, if recorded.
     pub fn purchase_mut(&mut self, transaction_id: &str) -> Option<&mut Purchase> {
-        self.purchases
-            .iter_mut()
-            .find(|p| p.transaction_id == transaction_id)
+        self.purchases.iter_mut().find(|p| p.transaction_id == transaction_id)
     }
 
     /// The purchase with this store transaction id, if recorded.
     pub fn purchase(&self, transaction_id: &str) -> Option<&Purchase> {
-        self.purchases
-            .iter()
-            .find(|p| p.transaction_id == transaction_id)
+        self.purchases.iter().find(|p| p.transaction_id == transaction_id)
     }
 
     /// Makes sure a customer exists, first seen at `at_ms` at the latest.
     pub fn touch_customer(&mut self, app_user_id: &str, at_ms: u64) {
-        let first_seen = self
-            .customers
-            .entry(app_user_id.to_string())
-            .or_insert(at_ms);
+        let first_seen = self.customers.entry(app_user_id.to_string()).or_insert(at_ms);
         *first_seen = (*first_seen).min(at_ms);
     }
 
@@ -103,15 +93,10 @@ impl State {
 /// Parses `{"rest": [{"status"?, "retry_after"?, "stall_ms"?, "times"?}, …], "stall_ms"?}`
 /// into the failures to queue and the new standing stall (`None` leaves it unchanged).
 pub(crate) fn parse_failures(spec: &Value) -> Result<(Vec<Failure>, Option<u64>), SimError> {
-    let obj = spec
-        .as_object()
-        .ok_or_else(|| SimError::BadRequest("the body must be a JSON object".into()))?;
+    let obj = spec.as_object().ok_or_else(|| SimError::BadRequest("the body must be a JSON object".into()))?;
     let stall = match obj.get("stall_ms") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .ok_or_else(|| SimError::BadRequest("stall_ms must be a whole number".into()))?,
-        ),
+        Some(v) => Some(v.as_u64().ok_or_else(|| SimError::BadRequest("stall_ms must be a whole number".into()))?),
     };
     let entries = match obj.get("rest") {
         None | Some(Value::Null) => &Vec::new(),
@@ -125,10 +110,7 @@ pub(crate) fn parse_failures(spec: &Value) -> Result<(Vec<Failure>, Option<u64>)
         let number = |key: &str| -> Result<Option<u64>, SimError> {
             match entry.get(key) {
                 None | Some(Value::Null) => Ok(None),
-                Some(v) => v
-                    .as_u64()
-                    .map(Some)
-                    .ok_or_else(|| bad(&format!("{key} must be a whole number"))),
+                Some(v) => v.as_u64().map(Some).ok_or_else(|| bad(&format!("{key} must be a whole number"))),
             }
         };
         let status = match number("status")? {
@@ -144,11 +126,7 @@ pub(crate) fn parse_failures(spec: &Value) -> Result<(Vec<Failure>, Option<u64>)
         if times == 0 || times + out.len() as u64 > MAX_QUEUED {
             return Err(bad(&format!("times must be 1 to {MAX_QUEUED} in all")));
         }
-        let failure = Failure {
-            status,
-            retry_after: number("retry_after")?,
-            stall_ms,
-        };
+        let failure = Failure { status, retry_after: number("retry_after")?, stall_ms };
         out.extend(std::iter::repeat_n(failure, times as usize));
     }
     Ok((out, stall))
@@ -166,16 +144,10 @@ mod tests {
         .expect("valid");
         assert_eq!(stall, None);
         assert_eq!(queued.len(), 4);
-        assert_eq!(
-            (queued[0].status, queued[0].retry_after),
-            (Some(429), Some(2))
-        );
+        assert_eq!((queued[0].status, queued[0].retry_after), (Some(429), Some(2)));
         assert_eq!(queued[2].status, Some(503));
         assert_eq!((queued[3].status, queued[3].stall_ms), (None, 50));
-        assert_eq!(
-            parse_failures(&json!({"stall_ms": 7})).expect("valid"),
-            (vec![], Some(7))
-        );
+        assert_eq!(parse_failures(&json!({"stall_ms": 7})).expect("valid"), (vec![], Some(7)));
         for bad in [
             json!([]),
             json!({"rest": {}}),

@@ -42,17 +42,12 @@ pub(crate) struct DeliveryOptions {
 }
 
 /// Removes the delivery option keys from `obj` and returns them.
-pub(crate) fn take_delivery_options(
-    obj: &mut Map<String, Value>,
-) -> Result<DeliveryOptions, SimError> {
+pub(crate) fn take_delivery_options(obj: &mut Map<String, Value>) -> Result<DeliveryOptions, SimError> {
     let bad = |msg: &str| SimError::BadRequest(msg.to_string());
-    let number =
-        |obj: &mut Map<String, Value>, key: &str, default: u64, max: u64| match obj.remove(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => v.as_u64().filter(|n| *n <= max).ok_or_else(|| {
-                SimError::BadRequest(format!("{key} must be a whole number up to {max}"))
-            }),
-        };
+    let number = |obj: &mut Map<String, Value>, key: &str, default: u64, max: u64| match obj.remove(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v.as_u64().filter(|n| *n <= max).ok_or_else(|| SimError::BadRequest(format!("{key} must be a whole number up to {max}"))),
+    };
     let times = number(obj, "times", 1, MAX_TIMES)?;
     if times == 0 {
         return Err(bad("times must be at least 1"));
@@ -74,13 +69,7 @@ pub(crate) fn take_delivery_options(
         Some(Value::Bool(b)) => b,
         Some(_) => return Err(bad("background must be true or false")),
     };
-    Ok(DeliveryOptions {
-        times,
-        delay_ms,
-        authorization,
-        url,
-        background,
-    })
+    Ok(DeliveryOptions { times, delay_ms, authorization, url, background })
 }
 
 /// A body to post: a JSON payload, or raw text (to test answers to non-JSON bodies).
@@ -107,20 +96,12 @@ pub(crate) fn target_url(sim: &Simulator, opts: &DeliveryOptions) -> Result<Stri
         .clone()
         .or_else(|| sim.config.webhook_url.clone())
         .filter(|u| !u.is_empty())
-        .ok_or_else(|| {
-            SimError::BadRequest(
-                "no webhook URL: configure webhook_url or pass \"url\" with the call".into(),
-            )
-        })
+        .ok_or_else(|| SimError::BadRequest("no webhook URL: configure webhook_url or pass \"url\" with the call".into()))
 }
 
 /// Delivers `body` as `opts` says and returns `[{"status", "body"}, …]`, one per attempt (an
 /// empty list when delivering in the background; `GET /_sim/deliveries` shows those).
-pub(crate) async fn deliver(
-    sim: &Arc<Simulator>,
-    body: Body,
-    opts: DeliveryOptions,
-) -> Result<Vec<Value>, SimError> {
+pub(crate) async fn deliver(sim: &Arc<Simulator>, body: Body, opts: DeliveryOptions) -> Result<Vec<Value>, SimError> {
     let url = target_url(sim, &opts)?;
     let generation = sim.state().generation;
     if opts.background {
@@ -134,17 +115,9 @@ pub(crate) async fn deliver(
 }
 
 /// Posts `body` `opts.times` times, one after the other, recording each attempt.
-async fn run(
-    sim: &Simulator,
-    url: &str,
-    body: &Body,
-    opts: &DeliveryOptions,
-    generation: u64,
-) -> Vec<Value> {
+async fn run(sim: &Simulator, url: &str, body: &Body, opts: &DeliveryOptions, generation: u64) -> Vec<Value> {
     let authorization = match &opts.authorization {
-        Authorization::Configured => {
-            Some(sim.config.webhook_authorization.clone()).filter(|a| !a.is_empty())
-        }
+        Authorization::Configured => Some(sim.config.webhook_authorization.clone()).filter(|a| !a.is_empty()),
         Authorization::Omitted => None,
         Authorization::Value(v) => Some(v.clone()),
     };
@@ -174,21 +147,12 @@ async fn run(
 }
 
 /// One POST: (status, answer text), or (0, the error) when no answer came.
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    authorization: Option<&str>,
-    body: &Body,
-) -> (u16, String) {
+async fn post(client: &reqwest::Client, url: &str, authorization: Option<&str>, body: &Body) -> (u16, String) {
     let text = match body {
         Body::Json(v) => v.to_string(),
         Body::Raw(s) => s.clone(),
     };
-    let mut request = client
-        .post(url)
-        .timeout(DELIVERY_TIMEOUT)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(text);
+    let mut request = client.post(url).timeout(DELIVERY_TIMEOUT).header(http::header::CONTENT_TYPE, "application/json").body(text);
     if let Some(value) = authorization {
         request = request.header(http::header::AUTHORIZATION, value);
     }
@@ -210,25 +174,17 @@ mod tests {
     use super::*;
 
     fn options(v: Value) -> Result<DeliveryOptions, SimError> {
-        let Value::Object(mut obj) = v else {
-            unreachable!()
-        };
+        let Value::Object(mut obj) = v else { unreachable!() };
         take_delivery_options(&mut obj)
     }
 
     #[test]
     fn delivery_options_parse() {
         let o = options(json!({"times": 3, "delay_ms": 5, "authorization": "x"})).expect("ok");
-        assert_eq!(
-            (o.times, o.delay_ms, o.authorization),
-            (3, 5, Authorization::Value("x".into()))
-        );
+        assert_eq!((o.times, o.delay_ms, o.authorization), (3, 5, Authorization::Value("x".into())));
         let o = options(json!({"authorization": null})).expect("ok");
         assert_eq!((o.times, o.authorization), (1, Authorization::Omitted));
-        assert_eq!(
-            options(json!({})).expect("ok").authorization,
-            Authorization::Configured
-        );
+        assert_eq!(options(json!({})).expect("ok").authorization, Authorization::Configured);
         for bad in [
             json!({"times": 0}),
             json!({"times": 101}),

@@ -21,11 +21,7 @@ where
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--port" => {
-                port = Some(
-                    value()?
-                        .parse::<u16>()
-                        .map_err(|e| format!("--port: {e}"))?,
-                )
+                port = Some(value()?.parse::<u16>().map_err(|e| format!("--port: {e}"))?);
             }
             "--api-key" => api_key = Some(value()?),
             "-h" | "--help" => return Err(String::new()),
@@ -37,9 +33,7 @@ where
         }
     }
     let port = port.ok_or("--port is required")?;
-    let api_key = api_key
-        .filter(|k| !k.is_empty())
-        .ok_or("--api-key is required")?;
+    let api_key = api_key.filter(|k| !k.is_empty()).ok_or("--api-key is required")?;
     Ok((port, api_key))
 }
 
@@ -55,18 +49,10 @@ pub fn usage_error(name: &str, usage: &str, msg: &str) -> ExitCode {
 /// Logs to stderr (`RUST_LOG` filters; default `info`), listens on `127.0.0.1:port` (0 picks a
 /// free port), serves with `spawn`, prints `{url_var}=http://127.0.0.1:<port>` and serves until
 /// Ctrl-C. A failed bind prints `{name}: cannot listen on …` and fails.
-pub async fn serve_until_interrupted(
-    name: &str,
-    url_var: &str,
-    port: u16,
-    spawn: impl FnOnce(TcpListener) -> JoinHandle<()>,
-) -> ExitCode {
+pub async fn serve_until_interrupted(name: &str, url_var: &str, port: u16, spawn: impl FnOnce(TcpListener) -> JoinHandle<()>) -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")))
         .init();
 
     let listener = match TcpListener::bind(("127.0.0.1", port)).await {
@@ -76,7 +62,7 @@ pub async fn serve_until_interrupted(
             return ExitCode::FAILURE;
         }
     };
-    let bound = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    let bound = listener.local_addr().map_or(port, |a| a.port());
     let server = spawn(listener);
     println!("{url_var}=http://127.0.0.1:{bound}");
     let _ = std::io::stdout().flush();
@@ -92,41 +78,26 @@ mod tests {
     /// Parses `line` with one own flag, `--extra V`.
     fn parse(line: &str) -> Result<(u16, String, Option<String>), String> {
         let mut extra = None;
-        let (port, key) = parse_flags(
-            line.split_whitespace().map(str::to_string),
-            |flag, value| {
-                match flag {
-                    "--extra" => extra = Some(value()?),
-                    _ => return Ok(false),
-                }
-                Ok(true)
-            },
-        )?;
+        let (port, key) = parse_flags(line.split_whitespace().map(str::to_string), |flag, value| {
+            match flag {
+                "--extra" => extra = Some(value()?),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
         Ok((port, key, extra))
     }
 
     #[test]
     fn common_and_own_flags_parse() {
-        assert_eq!(
-            parse("--extra e --port 0 --api-key k"),
-            Ok((0, "k".to_string(), Some("e".to_string())))
-        );
+        assert_eq!(parse("--extra e --port 0 --api-key k"), Ok((0, "k".to_string(), Some("e".to_string()))));
         assert_eq!(parse("--port 1 --api-key k"), Ok((1, "k".into(), None)));
         assert_eq!(parse("--api-key k"), Err("--port is required".into()));
         assert_eq!(parse("--port 1"), Err("--api-key is required".into()));
-        assert_eq!(
-            parse("--port 1 --api-key"),
-            Err("--api-key needs a value".into())
-        );
-        assert_eq!(
-            parse("--port 1 --extra"),
-            Err("--extra needs a value".into())
-        );
+        assert_eq!(parse("--port 1 --api-key"), Err("--api-key needs a value".into()));
+        assert_eq!(parse("--port 1 --extra"), Err("--extra needs a value".into()));
         assert!(parse("--port x --api-key k").is_err());
-        assert_eq!(
-            parse("--port 1 --api-key k --bogus"),
-            Err("unknown argument --bogus".into())
-        );
+        assert_eq!(parse("--port 1 --api-key k --bogus"), Err("unknown argument --bogus".into()));
         assert_eq!(parse("--help"), Err(String::new()));
     }
 }

@@ -20,9 +20,7 @@ pub use server::{base_url, bearer_authorized, read_body, serve};
 /// (the real services' servers do not use ours), a 10 s connect timeout, and `timeout` as the
 /// whole-request timeout when given.
 pub fn outbound_client(timeout: Option<Duration>) -> reqwest::Client {
-    let mut builder = reqwest::Client::builder()
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(10));
+    let mut builder = reqwest::Client::builder().no_proxy().connect_timeout(Duration::from_secs(10));
     if let Some(timeout) = timeout {
         builder = builder.timeout(timeout);
     }
@@ -31,7 +29,5 @@ pub fn outbound_client(timeout: Option<Duration>) -> reqwest::Client {
 
 /// Locks `mutex`; a panic elsewhere while holding it does not poison the simulator.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -14,10 +14,7 @@ pub type Response = hyper::Response<Full<Bytes>>;
 pub fn json(status: StatusCode, body: &Value) -> Response {
     let mut resp = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -25,17 +22,14 @@ pub fn json(status: StatusCode, body: &Value) -> Response {
 /// header value), status 200.
 pub fn bytes(content_type: &str, body: Bytes) -> Response {
     let mut resp = hyper::Response::new(Full::new(body));
-    let value = header::HeaderValue::from_str(content_type)
-        .unwrap_or_else(|_| header::HeaderValue::from_static("application/octet-stream"));
+    let value = header::HeaderValue::from_str(content_type).unwrap_or_else(|_| header::HeaderValue::from_static("application/octet-stream"));
     resp.headers_mut().insert(header::CONTENT_TYPE, value);
     resp
 }
 
 /// The query parameters of `uri` (the last one wins when repeated).
 pub fn query(uri: &http::Uri) -> HashMap<String, String> {
-    form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
+    form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect()
 }
 
 #[cfg(test)]
@@ -50,10 +44,7 @@ mod tests {
         let resp = bytes("image/png", Bytes::from_static(b"x"));
         assert_eq!(resp.headers()[header::CONTENT_TYPE], "image/png");
         let resp = bytes("bad\nvalue", Bytes::new());
-        assert_eq!(
-            resp.headers()[header::CONTENT_TYPE],
-            "application/octet-stream"
-        );
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/octet-stream");
     }
 
     #[test]

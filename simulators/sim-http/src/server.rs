@@ -54,9 +54,7 @@ where
                 let answer = handler(req);
                 async move { Ok::<_, Infallible>(answer.await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -66,9 +64,7 @@ where
 pub async fn read_body(body: Incoming, max_bytes: usize) -> Result<Bytes, String> {
     match Limited::new(body, max_bytes).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(_) => Err(format!(
-            "The request body is unreadable or over {max_bytes} bytes."
-        )),
+        Err(_) => Err(format!("The request body is unreadable or over {max_bytes} bytes.")),
     }
 }
 
@@ -89,15 +85,9 @@ mod tests {
     fn bearer_key_is_required_exactly() {
         let mut headers = http::HeaderMap::new();
         assert!(!bearer_authorized("k", &headers));
-        headers.insert(
-            http::header::AUTHORIZATION,
-            "Bearer k".parse().expect("header"),
-        );
+        headers.insert(http::header::AUTHORIZATION, "Bearer k".parse().expect("header"));
         assert!(bearer_authorized("k", &headers));
-        headers.insert(
-            http::header::AUTHORIZATION,
-            "Bearer other".parse().expect("header"),
-        );
+        headers.insert(http::header::AUTHORIZATION, "Bearer other".parse().expect("header"));
         assert!(!bearer_authorized("k", &headers));
         headers.insert(http::header::AUTHORIZATION, "k".parse().expect("header"));
         assert!(!bearer_authorized("k", &headers));

@@ -5,7 +5,7 @@
 //! a duplicate message) finished the work; one naming a job that did not end
 //! (or a user not erased) is.
 
-use shared::adapters::sqs::{DeletionMessage, GenerationMessage};
+use shared::messages::{DeletionMessage, GenerationMessage};
 
 use super::Check;
 use crate::config::Stack;
@@ -17,7 +17,7 @@ use crate::storage::{ReadError, Storage};
 fn explain_job(msg: &GenerationMessage, facts: &Facts, logs: &[UserLog]) -> (String, bool) {
     let log = logs.iter().find(|l| l.user_id == msg.user_id);
     let head = format!("job {} of user {} ({:?} step, attempt {})", msg.job_id, msg.user_id, msg.step, msg.attempt);
-    if log.is_some_and(|l| l.deleted_account()) {
+    if log.is_some_and(super::super::model::UserLog::deleted_account) {
         return (format!("{head}: the user deleted its account"), true);
     }
     match facts.accounts.get(&msg.user_id).and_then(|a| a.jobs.get(&msg.job_id)) {
@@ -46,9 +46,18 @@ pub async fn check(stack: &Stack, storage: &Storage, facts: &Facts, logs: &[User
             let (text, explained) = if let Ok(msg) = serde_json::from_str::<GenerationMessage>(&body) {
                 explain_job(&msg, facts, logs)
             } else if let Ok(msg) = serde_json::from_str::<DeletionMessage>(&body) {
-                let left = shared::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, &msg.user_id).await.map_err(|e| e.to_string())?;
+                let left = shared::usecases::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, &msg.user_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let pass = if msg.final_pass { "last pass" } else { "erasure" };
-                (format!("{pass} of user {}: {}", msg.user_id, if left.is_empty() { "the user is gone anyway".to_string() } else { format!("still left: {left:?}") }), left.is_empty())
+                (
+                    format!(
+                        "{pass} of user {}: {}",
+                        msg.user_id,
+                        if left.is_empty() { "the user is gone anyway".to_string() } else { format!("still left: {left:?}") }
+                    ),
+                    left.is_empty(),
+                )
             } else {
                 (format!("unreadable message {body}"), false)
             };

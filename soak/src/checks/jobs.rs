@@ -80,14 +80,13 @@ pub fn check_final(facts: &Facts, unfinished: &[String], timing: Timing, kie_tas
         active.fail(format!("{id}: never shown final by GET /v1/jobs/{{id}}"));
     }
     let slack = timing.completion_slack();
-    let mut late = Check::new(format!("1 finished by deadline + {} s (reaper period + item budget)", slack));
+    let mut late = Check::new(format!("1 finished by deadline + {slack} s (reaper period + item budget)"));
     for job in &facts.stored_jobs {
         if let Some(done) = job.completed_at.filter(|d| *d > job.deadline_at + slack) {
             late.fail(format!("{}: {} {} s past its deadline", job.job_id, job.status.as_str(), done - job.deadline_at));
         }
     }
-    let mut timed_out = Check::new("1 no job timed_out (unless the provider stalled it)")
-        .with_note("none stalls at the default rates: every timed_out counts");
+    let mut timed_out = Check::new("1 no job timed_out (unless the provider stalled it)").with_note("none stalls at the default rates: every timed_out counts");
     let mut stalled = 0;
     for job in facts.stored_jobs.iter().filter(|j| j.error.as_ref().is_some_and(|e| e.code == "timed_out")) {
         if provider_stalled(&job.job_id, kie_tasks) {

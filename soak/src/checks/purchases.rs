@@ -36,10 +36,8 @@ pub fn check(facts: &Facts, logs: &[UserLog]) -> Vec<Check> {
         }
     }
     // The soak's purchases by keyed hash, so ledger rows name their transaction.
-    let bought: HashMap<String, (&UserLog, &PurchaseLog)> = logs
-        .iter()
-        .flat_map(|l| l.purchases.iter().map(move |p| (transaction_hash(&facts.hash_key, &p.transaction_id), (l, p))))
-        .collect();
+    let bought: HashMap<String, (&UserLog, &PurchaseLog)> =
+        logs.iter().flat_map(|l| l.purchases.iter().map(move |p| (transaction_hash(&facts.hash_key, &p.transaction_id), (l, p)))).collect();
     let name = |hash: &str| bought.get(hash).map_or_else(|| format!("purchase {}…", short(hash)), |(_, p)| p.transaction_id.clone());
 
     let mut once = Check::new("3 each purchase granted at most once");
@@ -62,7 +60,13 @@ pub fn check(facts: &Facts, logs: &[UserLog]) -> Vec<Check> {
         let grants = rows.get(hash.as_str()).map_or(&[][..], |r| &r.grants[..]);
         let record = facts.purchases.get(hash);
         if !p.refunded && p.confirmed && (grants.len() != 1 || grants[0].1 != p.credits) {
-            exactly.fail(format!("{}: {} by {:?}, purchase rows {grants:?} (record {:?})", p.transaction_id, p.product_id, p.delivery, record.map(|r| &r.state)));
+            exactly.fail(format!(
+                "{}: {} by {:?}, purchase rows {grants:?} (record {:?})",
+                p.transaction_id,
+                p.product_id,
+                p.delivery,
+                record.map(|r| &r.state)
+            ));
         }
         if p.refunded && p.refund_acknowledged && record.is_some_and(|r| r.state != "revoked") {
             refunds_once.fail(format!("{}: refund acknowledged, purchase record {:?}", p.transaction_id, record.map(|r| &r.state)));

@@ -4,6 +4,7 @@
 //! every succeeded job's result), and every deleted account left nothing
 //! (`verify_gone`, and no table item that mentions the user id).
 
+use shared::ports::UploadStore;
 use std::collections::{BTreeMap, HashSet};
 
 use shared::jobs::JobStatus;
@@ -31,7 +32,9 @@ fn whose(logs: &[UserLog], user_id: &str, kind: &str, id: &str) -> String {
         _ => return String::new(),
     };
     let deleted = match (job.deleted, job.delete_answer) {
-        (Some(why), Some((status, tries))) => format!("deleted by its user ({why:?}): DELETE answered {status} after {tries} tr{}", if tries == 1 { "y" } else { "ies" }),
+        (Some(why), Some((status, tries))) => {
+            format!("deleted by its user ({why:?}): DELETE answered {status} after {tries} tr{}", if tries == 1 { "y" } else { "ies" })
+        }
         (Some(why), None) => format!("deleted by its user ({why:?})"),
         (None, _) => format!("not deleted, last seen {:?}", job.last_status),
     };
@@ -113,9 +116,18 @@ pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result
     // Each item as text once: any attribute (not only the key) may name the user.
     let texts: Vec<String> = if deleted.is_empty() { Vec::new() } else { facts.items.iter().map(|it| format!("{it:?}")).collect() };
     for user_id in &deleted {
-        let left = shared::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, user_id).await.map_err(|e| format!("verify_gone {user_id}: {e}"))?;
+        let left = shared::usecases::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, user_id)
+            .await
+            .map_err(|e| format!("verify_gone {user_id}: {e}"))?;
         if !left.is_empty() {
-            gone.fail(format!("{user_id}: verify_gone finds {} item(s) {:?}, {} purchase(s), {} object(s) {:?}", left.items.len(), left.items.iter().take(3).collect::<Vec<_>>(), left.purchases, left.objects.len(), left.objects.iter().take(2).collect::<Vec<_>>()));
+            gone.fail(format!(
+                "{user_id}: verify_gone finds {} item(s) {:?}, {} purchase(s), {} object(s) {:?}",
+                left.items.len(),
+                left.items.iter().take(3).collect::<Vec<_>>(),
+                left.purchases,
+                left.objects.len(),
+                left.objects.iter().take(2).collect::<Vec<_>>()
+            ));
         }
         let mentions: Vec<&String> = texts.iter().filter(|text| text.contains(user_id)).collect();
         if !mentions.is_empty() {

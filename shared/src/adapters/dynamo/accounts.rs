@@ -2,22 +2,20 @@
 //! that returns a profile only behind a live session.
 
 use super::attrs::{get_n, get_s, item, n, s};
-use super::ledger::{self, LedgerReason};
-use super::sessions::{session_item, session_key};
-use super::{DynamoStore, profile_key, put_new};
+use super::ledger;
+use super::schema::{profile_key, session_key};
+use super::sessions::session_item;
+use super::{DynamoStore, put_new};
+use crate::accounts::{NewAccount, Profile, ProfileRecord};
+use crate::credits::ledger::LedgerReason;
 use crate::error::StoreError;
-use crate::ports::{AccountStore, NewAccount, Profile};
+use crate::ports::AccountStore;
 
 impl AccountStore for DynamoStore {
     async fn create_account(&self, account: &NewAccount) -> Result<(), StoreError> {
         let p = &account.profile;
         let mut profile = profile_key(&p.user_id);
-        profile.extend(item([
-            ("entity", s("user")),
-            ("user_id", s(p.user_id.as_str())),
-            ("credits", n(p.credits)),
-            ("created_at", s(p.created_at.as_str())),
-        ]));
+        profile.extend(item([("entity", s("user")), ("user_id", s(p.user_id.as_str())), ("credits", n(p.credits)), ("created_at", s(p.created_at.as_str()))]));
         let mut writes = vec![put_new(&self.table, profile)?, put_new(&self.table, session_item(&account.session))?];
         if p.credits > 0 {
             let now = account.session.rotated_at;
@@ -34,32 +32,11 @@ impl AccountStore for DynamoStore {
         if get_n(session, "expires_at")? <= now {
             return Ok(None);
         }
-        Ok(Some(Profile {
-            user_id: get_s(profile, "user_id")?,
-            credits: get_n(profile, "credits")?,
-            created_at: get_s(profile, "created_at")?,
-        }))
+        Ok(Some(Profile { user_id: get_s(profile, "user_id")?, credits: get_n(profile, "credits")?, created_at: get_s(profile, "created_at")? }))
     }
-}
 
-/// A profile as operators see it (the support command's `show-user`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileRecord {
-    /// The balance.
-    pub credits: i64,
-    /// Purchased credits not yet taken back or moved.
-    pub purchased: i64,
-    /// Refunded credits still owed.
-    pub owed: i64,
-    /// When the account was created.
-    pub created_at: String,
-    /// When its deletion was requested, if it was.
-    pub deleting: Option<String>,
-}
-
-impl DynamoStore {
     /// The profile as stored, if any.
-    pub async fn profile_record(&self, user_id: &str) -> Result<Option<ProfileRecord>, StoreError> {
+    async fn profile_record(&self, user_id: &str) -> Result<Option<ProfileRecord>, StoreError> {
         let Some(p) = self.get_consistent(profile_key(user_id)).await? else { return Ok(None) };
         Ok(Some(ProfileRecord {
             credits: get_n(&p, "credits")?,

@@ -45,26 +45,17 @@ pub fn opt_s(item: &Item, name: &str) -> Option<String> {
 
 /// A required number attribute.
 pub fn get_n(item: &Item, name: &str) -> Result<i64, StoreError> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| malformed(name))
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| malformed(name))
 }
 
 /// A list of strings (empty when absent).
 pub fn get_str_list(item: &Item, name: &str) -> Vec<String> {
-    item.get(name)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-        .unwrap_or_default()
+    item.get(name).and_then(|v| v.as_l().ok()).map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect()).unwrap_or_default()
 }
 
 /// A list of numbers (empty when absent).
 pub fn get_num_list(item: &Item, name: &str) -> Vec<i64> {
-    item.get(name)
-        .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_n().ok()?.parse().ok()).collect())
-        .unwrap_or_default()
+    item.get(name).and_then(|v| v.as_l().ok()).map(|l| l.iter().filter_map(|v| v.as_n().ok()?.parse().ok()).collect()).unwrap_or_default()
 }
 
 /// Builds an item from pairs.

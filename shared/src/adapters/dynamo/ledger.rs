@@ -7,77 +7,28 @@
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
+use super::DynamoStore;
 use super::attrs::{get_n, item, n, opt_s, s};
-use super::{DynamoStore, user_pk};
+use super::schema::{PROFILE, ledger_sk, user_pk};
+use crate::credits::ledger::{InvariantViolation, LedgerEntry, LedgerReason, Posting};
 use crate::error::StoreError;
+use crate::ports::LedgerStore;
 use crate::time::rfc3339;
-
-/// Why a balance changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LedgerReason {
-    /// Credits every new account starts with (`FREE_CREDITS`).
-    FreeCredits,
-    /// The price of a job.
-    JobCharge,
-    /// A failed or deleted job's price given back.
-    JobRefund,
-    /// Credits granted by an operator (the support command).
-    SupportGrant,
-    /// A purchase's credits (reference: the transaction's keyed hash).
-    Purchase,
-    /// A refunded purchase taken back, as far as the balance goes.
-    PurchaseRefund,
-    /// A debt left by a refund, paid from a later purchase.
-    DebtPaid,
-    /// Unspent purchased credits moved to another user (reference: the event id).
-    TransferOut,
-    /// Unspent purchased credits received from another user.
-    TransferIn,
-}
-
-impl LedgerReason {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LedgerReason::FreeCredits => "free_credits",
-            LedgerReason::JobCharge => "job_charge",
-            LedgerReason::JobRefund => "job_refund",
-            LedgerReason::SupportGrant => "support_grant",
-            LedgerReason::Purchase => "purchase",
-            LedgerReason::PurchaseRefund => "purchase_refund",
-            LedgerReason::DebtPaid => "debt_paid",
-            LedgerReason::TransferOut => "transfer_out",
-            LedgerReason::TransferIn => "transfer_in",
-        }
-    }
-}
-
-/// One balance change and what else changes on the profile with it.
-#[derive(Debug, Clone)]
-pub struct Posting<'a> {
-    /// The user.
-    pub user_id: &'a str,
-    /// Credits added (negative: taken).
-    pub amount: i64,
-    /// Why.
-    pub reason: LedgerReason,
-    /// What it refers to (a job id), if anything.
-    pub reference: Option<&'a str>,
-    /// Change of the user's count of queued or processing jobs.
-    pub active_jobs_delta: i64,
-    /// With a positive delta: the count must stay at most this.
-    pub max_active_jobs: Option<i64>,
-    /// When (Unix seconds).
-    pub now: i64,
-}
 
 /// The `Put` of a ledger row alone, for sign-up, where the profile is created
 /// with its opening balance in the same transaction.
-pub fn entry_put(table: &str, user_id: &str, amount: i64, reason: LedgerReason, reference: Option<&str>, now: i64) -> Result<TransactWriteItem, StoreError> {
+pub(crate) fn entry_put(
+    table: &str,
+    user_id: &str,
+    amount: i64,
+    reason: LedgerReason,
+    reference: Option<&str>,
+    now: i64,
+) -> Result<TransactWriteItem, StoreError> {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let mut row = item([
         ("pk", s(user_pk(user_id))),
-        ("sk", s(format!("LEDGER#{id}"))),
+        ("sk", s(ledger_sk(&id))),
         ("entity", s("ledger")),
         ("user_id", s(user_id)),
         ("amount", n(amount)),
@@ -103,14 +54,14 @@ pub fn entry_put(table: &str, user_id: &str, amount: i64, reason: LedgerReason, 
 /// requires exactly that debt, pays `min(owed, amount)` of it and adds a
 /// `debt_paid` row. [`DynamoStore::transact_paying_debt`] reads the debt when
 /// the first guess was wrong.
-pub fn posting(table: &str, p: &Posting<'_>, owed: i64) -> Result<Vec<TransactWriteItem>, StoreError> {
+pub(crate) fn posting(table: &str, p: &Posting<'_>, owed: i64) -> Result<Vec<TransactWriteItem>, StoreError> {
     // An account being deleted takes no more changes.
     let mut condition = "attribute_exists(pk) AND attribute_not_exists(deleting) AND credits >= :debit".to_string();
     let paid = if p.amount > 0 { owed.min(p.amount).max(0) } else { 0 };
     let mut update = Update::builder()
         .table_name(table)
         .key("pk", s(user_pk(p.user_id)))
-        .key("sk", s("PROFILE"))
+        .key("sk", s(PROFILE))
         .expression_attribute_values(":amount", n(p.amount - paid))
         .expression_attribute_values(":debit", n((-p.amount).max(0)))
         .expression_attribute_values(":delta", n(p.active_jobs_delta))
@@ -143,7 +94,7 @@ pub(crate) fn free_slot(table: &str, user_id: &str) -> Result<TransactWriteItem,
     let update = Update::builder()
         .table_name(table)
         .key("pk", s(user_pk(user_id)))
-        .key("sk", s("PROFILE"))
+        .key("sk", s(PROFILE))
         .update_expression("SET active_jobs = active_jobs - :one")
         .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleting)")
         .expression_attribute_values(":one", n(1))
@@ -152,41 +103,9 @@ pub(crate) fn free_slot(table: &str, user_id: &str) -> Result<TransactWriteItem,
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// One ledger row, as the support command shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerEntry {
-    /// When (RFC 3339).
-    pub created_at: String,
-    /// Credits added (negative: taken).
-    pub amount: i64,
-    /// Why (the stored name of a [`LedgerReason`]).
-    pub reason: String,
-    /// What it refers to, if anything.
-    pub reference: Option<String>,
-}
-
-/// A balance that does not match its ledger.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("user {user_id}: balance {balance}, ledger sum {ledger_sum}")]
-pub struct InvariantViolation {
-    /// The user.
-    pub user_id: String,
-    /// The stored balance.
-    pub balance: i64,
-    /// The sum of the user's ledger entries.
-    pub ledger_sum: i64,
-}
-
 impl DynamoStore {
-    /// Posts one balance change on its own (a grant, for instance), paying a
-    /// debt first. `false` when the account does not exist (or is being
-    /// deleted) or the balance would go below zero.
-    pub async fn post(&self, p: &Posting<'_>) -> Result<bool, StoreError> {
-        Ok(self.transact_paying_debt(p.user_id, |owed| Ok((posting(&self.table, p, owed)?, 0))).await?.is_ok())
-    }
-
     /// The user's debt; `None` when the account is missing or being deleted.
-    pub async fn owed(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+    pub(crate) async fn owed(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
         let profile = self.get_consistent(super::profile_key(user_id)).await?;
         profile.filter(|p| !p.contains_key("deleting")).map(|p| super::attrs::n_or_zero(&p, "owed")).transpose()
     }
@@ -214,9 +133,18 @@ impl DynamoStore {
         }
         Err(StoreError::Unavailable("the debt kept changing".into()))
     }
+}
+
+impl LedgerStore for DynamoStore {
+    /// Posts one balance change on its own (a grant, for instance), paying a
+    /// debt first. `false` when the account does not exist (or is being
+    /// deleted) or the balance would go below zero.
+    async fn post(&self, p: &Posting<'_>) -> Result<bool, StoreError> {
+        Ok(self.transact_paying_debt(p.user_id, |owed| Ok((posting(&self.table, p, owed)?, 0))).await?.is_ok())
+    }
 
     /// The user's ledger, oldest first, read consistently.
-    pub async fn ledger_entries(&self, user_id: &str) -> Result<Vec<LedgerEntry>, StoreError> {
+    async fn ledger_entries(&self, user_id: &str) -> Result<Vec<LedgerEntry>, StoreError> {
         let query = self
             .client
             .query()
@@ -241,14 +169,10 @@ impl DynamoStore {
 
     /// Checks the invariant for one user from DynamoDB: balance = sum of the
     /// ledger, and never below zero. Returns the balance.
-    pub async fn check_balance_invariant(&self, user_id: &str) -> Result<Result<i64, InvariantViolation>, StoreError> {
+    async fn check_balance_invariant(&self, user_id: &str) -> Result<Result<i64, InvariantViolation>, StoreError> {
         let profile = self.get_consistent(super::profile_key(user_id)).await?;
         let balance = profile.as_ref().map(|it| get_n(it, "credits")).transpose()?.unwrap_or(0);
         let ledger_sum = self.ledger_entries(user_id).await?.iter().map(|e| e.amount).sum();
-        Ok(if balance == ledger_sum && balance >= 0 {
-            Ok(balance)
-        } else {
-            Err(InvariantViolation { user_id: user_id.to_string(), balance, ledger_sum })
-        })
+        Ok(if balance == ledger_sum && balance >= 0 { Ok(balance) } else { Err(InvariantViolation { user_id: user_id.to_string(), balance, ledger_sum }) })
     }
 }

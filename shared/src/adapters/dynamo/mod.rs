@@ -1,44 +1,32 @@
-//! The DynamoDB adapter: one table, items of a user under `pk = USER#<id>`.
-//!
-//! | item | pk | sk |
-//! |---|---|---|
-//! | profile | `USER#<user>` | `PROFILE` |
-//! | session | `USER#<user>` | `SESSION#<session>` |
-//! | ledger entry | `USER#<user>` | `LEDGER#<uuid v7>` |
-//! | upload | `USER#<user>` | `UPLOAD#<upload>` |
-//! | job | `USER#<user>` | `JOB#<job: uuid v7, so newest sorts last>` |
-//! | idempotency key | `USER#<user>` | `IDEM#<key>` |
-//! | sign-up counter | `SIGNUP#<hmac of ip>` | `SIGNUP` |
-//!
-//! Unused uploads are also in `GSI1` (`gsi1pk = UPLOADS_UNUSED#<day>`,
-//! `gsi1sk = <deadline>#…`) until a job uses them, for the sweep.
-//! Jobs are in `GSI1` by id (`JOBID#<job>`: the provider's callback names no
-//! user) and, while queued or processing, in `GSI2` by deadline
-//! (`gsi2pk = ACTIVE_JOBS`, `gsi2sk = <deadline>#…`) for the reaper.
-//! `expires_at` (Unix seconds) is the table's TTL attribute. DynamoDB deletes
-//! expired items late (and the local emulator never), so reads ignore them.
+//! The DynamoDB adapter: every store port over one table (its layout is
+//! in [`schema`]). Each file implements one port; this module holds what
+//! they share: the client, error mapping, paged queries, consistent reads
+//! and the conditional-write helpers.
 
 mod accounts;
 mod attrs;
-pub mod deletion;
-pub mod jobs;
-pub mod ledger;
-pub mod pipeline;
-pub mod purchases;
+mod deletion;
+mod job_record;
+mod jobs;
+mod ledger;
+mod pipeline;
+mod purchases;
 mod rate_limits;
+pub mod schema;
 mod sessions;
 mod transact;
-pub mod transfers;
-pub mod trash;
-pub mod uploads;
+mod transfers;
+mod trash;
+mod uploads;
+
+pub use attrs::Item;
+pub use job_record::job_from;
+pub(crate) use schema::{TTL_ATTRIBUTE, profile_key};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::StoreError;
-
-/// The table's TTL attribute.
-pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// All ports over one DynamoDB table.
 #[derive(Debug, Clone)]
@@ -62,11 +50,6 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
-}
-
-/// The partition key of everything a user owns.
-pub fn user_pk(user_id: &str) -> String {
-    format!("USER#{user_id}")
 }
 
 /// Maps an SDK error: throttling, timeouts and unreachable endpoints are
@@ -96,27 +79,29 @@ where
     if transient { StoreError::Unavailable(err.to_string()) } else { StoreError::other(err) }
 }
 
-/// `true` when a single-item conditional update applied, `false` when its
-/// condition failed.
-pub(crate) fn update_applied<O, R>(out: Result<O, SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>) -> Result<bool, StoreError>
-where
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match out {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-        Err(e) => Err(store_error(e)),
-    }
-}
-
 /// Whether the session item (projection `expires_at`) says the session is alive.
 pub(crate) fn session_alive_in(item: Option<&attrs::Item>, now: i64) -> bool {
-    item.filter(|it| !it.is_empty())
-        .and_then(|it| attrs::get_n(it, TTL_ATTRIBUTE).ok())
-        .is_some_and(|exp| exp > now)
+    item.filter(|it| !it.is_empty()).and_then(|it| attrs::get_n(it, TTL_ATTRIBUTE).ok()).is_some_and(|exp| exp > now)
 }
 
 impl DynamoStore {
+    /// Runs a single-item conditional update: `true` when it applied,
+    /// `false` when its condition failed.
+    pub(crate) async fn update_if(&self, update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder) -> Result<bool, StoreError> {
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(aws_sdk_dynamodb::operation::update_item::UpdateItemError::is_conditional_check_failed_exception) => {
+                Ok(false)
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// An `UpdateItem` of the item at `key`.
+    pub(crate) fn update(&self, key: attrs::Item) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.table).set_key(Some(key))
+    }
+
     /// Every item a query matches, page after page.
     pub(crate) async fn query_all(&self, query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder) -> Result<Vec<attrs::Item>, StoreError> {
         let mut items = Vec::new();
@@ -133,15 +118,7 @@ impl DynamoStore {
 
     /// One item by key, read consistently.
     pub(crate) async fn get_consistent(&self, key: attrs::Item) -> Result<Option<attrs::Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
+        let out = self.client.get_item().table_name(&self.table).set_key(Some(key)).consistent_read(true).send().await.map_err(store_error)?;
         Ok(out.item.filter(|it| !it.is_empty()))
     }
 
@@ -156,14 +133,7 @@ impl DynamoStore {
                 .map(|g| aws_sdk_dynamodb::types::TransactGetItem::builder().get(g).build())
                 .map_err(StoreError::other)
         };
-        let out = self
-            .client
-            .transact_get_items()
-            .transact_items(get(first)?)
-            .transact_items(get(second)?)
-            .send()
-            .await
-            .map_err(store_error)?;
+        let out = self.client.transact_get_items().transact_items(get(first)?).transact_items(get(second)?).send().await.map_err(store_error)?;
         let mut items = out.responses.unwrap_or_default().into_iter().map(|r| r.item.filter(|it| !it.is_empty()));
         Ok((items.next().flatten(), items.next().flatten()))
     }
@@ -178,9 +148,4 @@ pub(crate) fn put_new(table: &str, row: attrs::Item) -> Result<aws_sdk_dynamodb:
         .build()
         .map_err(StoreError::other)?;
     Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
-}
-
-/// The key of a user's profile.
-pub(crate) fn profile_key(user_id: &str) -> attrs::Item {
-    attrs::item([("pk", attrs::s(user_pk(user_id))), ("sk", attrs::s("PROFILE"))])
 }

@@ -4,62 +4,35 @@
 //! duplicate, a late callback or the reaper can never write twice or write
 //! into a deleted account.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use super::attrs::{get_s, n, s};
-use super::jobs::{job_from, job_key};
-use super::{DynamoStore, store_error, user_pk};
+use super::job_record::job_from;
+use super::ledger::{free_slot, posting};
+use super::schema::{ACTIVE_JOBS, GSI1, GSI2, PROFILE, attention_sk, job_id_index, job_key, user_pk};
+use super::{DynamoStore, store_error};
+use crate::credits::ledger::Posting;
 use crate::error::StoreError;
-use crate::jobs::{Job, JobStatus};
+use crate::jobs::{Claim, DueJob, Job, JobError, JobStatus};
+use crate::ports::PipelineStore;
 
-/// The partition of `GSI2` that lists active jobs by the time the reaper
-/// must look at them.
-pub const ACTIVE_JOBS: &str = "ACTIVE_JOBS";
-
-/// A job's `GSI2` sort key: when the reaper must look at it (see
-/// [`Job::attention_at`]) with `watch_at` as its watch time, then its ids.
-pub fn attention_sk(job: &Job, watch_at: Option<i64>) -> String {
-    let at = Job { watch_at, ..job.clone() }.attention_at();
-    format!("{at:012}#{}#{}", job.user_id, job.job_id)
-}
-
-/// What a claim came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// The run owns the job.
-    Claimed,
-    /// The account is being deleted (or gone): nothing to do.
-    AccountGone,
-    /// The job moved on, or another delivery of the same run holds it.
-    Refused,
-}
-
-/// An active job the reaper must look at, as the index finds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueJob {
-    /// The owner.
-    pub user_id: String,
-    /// The job.
-    pub job_id: String,
-}
-
-impl DynamoStore {
+impl PipelineStore for DynamoStore {
     /// The job, read consistently; `None` when it does not exist (deleted).
-    pub async fn job(&self, user_id: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
+    async fn job(&self, user_id: &str, job_id: &str) -> Result<Option<Job>, StoreError> {
         let job = self.get_consistent(job_key(user_id, job_id)).await?.as_ref().map(job_from).transpose()?;
         Ok(job.filter(|j| !j.is_expired(crate::time::now())))
     }
 
     /// Finds a job by id alone (the provider's callback names no user), via
     /// `GSI1`, then reads it consistently.
-    pub async fn job_by_id(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
+    async fn job_by_id(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name("GSI1")
+            .index_name(GSI1)
             .key_condition_expression("gsi1pk = :id")
-            .expression_attribute_values(":id", s(format!("JOBID#{job_id}")))
+            .expression_attribute_values(":id", s(job_id_index(job_id)))
             .limit(1)
             .send()
             .await
@@ -68,24 +41,13 @@ impl DynamoStore {
         self.job(&get_s(it, "user_id")?, job_id).await
     }
 
-    fn not_deleting(&self, user_id: &str) -> Result<TransactWriteItem, StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .key("pk", s(user_pk(user_id)))
-            .key("sk", s("PROFILE"))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleting)")
-            .build()
-            .map_err(StoreError::other)?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
-    }
-
     /// Claims a queued job for the worker run `claim` (or re-claims it for
     /// the same run when no task was created yet and no delivery of that run
     /// holds it: a lease until `lease_until`, so two concurrent deliveries of
     /// one message never both call the provider), saving the callback
     /// secret's hash before the provider is called; the run must make its
     /// next step by `watch_at`.
-    pub async fn claim_job(&self, job: &Job, claim: &str, callback_hash: &str, now: i64, lease_until: i64, watch_at: i64) -> Result<Claim, StoreError> {
+    async fn claim_job(&self, job: &Job, claim: &str, callback_hash: &str, now: i64, lease_until: i64, watch_at: i64) -> Result<Claim, StoreError> {
         let update = self
             .job_update(job, Some(watch_at))
             .update_expression("SET #st = :processing, claim = :claim, callback_hash = :hash, updated_at = :now, lease_until = :lease, watch_at = :watch, gsi2sk = :attention")
@@ -108,27 +70,22 @@ impl DynamoStore {
 
     /// Gives up the lease of run `claim` (its step failed and will be
     /// retried), so the retried delivery can claim the job at once.
-    pub async fn release_lease(&self, job: &Job, claim: &str) -> Result<bool, StoreError> {
+    async fn release_lease(&self, job: &Job, claim: &str) -> Result<bool, StoreError> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(job_key(&job.user_id, &job.job_id)))
+            .update(job_key(&job.user_id, &job.job_id))
             .update_expression("SET lease_until = :zero")
             .condition_expression("#st = :processing AND claim = :claim AND attribute_not_exists(task_id)")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
             .expression_attribute_values(":claim", s(claim))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        super::update_applied(update)
+            .expression_attribute_values(":zero", n(0));
+        self.update_if(update).await
     }
 
     /// Hands the claim from run `from` to run `to` (a delayed retry of the
     /// provider call, or the reaper taking over a stalled run), which must
     /// make its next step by `watch_at`.
-    pub async fn pass_claim(&self, job: &Job, from: &str, to: &str, watch_at: i64) -> Result<bool, StoreError> {
+    async fn pass_claim(&self, job: &Job, from: &str, to: &str, watch_at: i64) -> Result<bool, StoreError> {
         let update = self
             .job_update(job, Some(watch_at))
             // The passing run is done with it: its lease goes too.
@@ -144,7 +101,7 @@ impl DynamoStore {
 
     /// Stores the provider's task id for the run that owns the claim and
     /// starts poll chain 0, whose first poll is due by `watch_at`.
-    pub async fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, now: i64, watch_at: i64) -> Result<bool, StoreError> {
+    async fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, now: i64, watch_at: i64) -> Result<bool, StoreError> {
         let update = self
             .job_update(job, Some(watch_at))
             .update_expression("SET task_id = :task, updated_at = :now, poll_seq = :zero, watch_at = :watch, gsi2sk = :attention")
@@ -161,12 +118,9 @@ impl DynamoStore {
     /// Moves the poll chain from number `seq` to `seq + 1`, due by
     /// `watch_at`. `false`: another chain (a re-sent poll) took over, or
     /// the job is no longer processing; the caller's chain then ends.
-    pub async fn advance_poll(&self, job: &Job, seq: u32, watch_at: i64) -> Result<bool, StoreError> {
+    async fn advance_poll(&self, job: &Job, seq: u32, watch_at: i64) -> Result<bool, StoreError> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(job_key(&job.user_id, &job.job_id)))
+            .update(job_key(&job.user_id, &job.job_id))
             .update_expression("SET poll_seq = :next, watch_at = :watch, gsi2sk = :attention")
             // Jobs from before poll chains were numbered have no `poll_seq`.
             .condition_expression("#st = :processing AND (poll_seq = :seq OR attribute_not_exists(poll_seq))")
@@ -175,16 +129,14 @@ impl DynamoStore {
             .expression_attribute_values(":seq", n(i64::from(seq)))
             .expression_attribute_values(":next", n(i64::from(seq) + 1))
             .expression_attribute_values(":watch", n(watch_at))
-            .expression_attribute_values(":attention", s(attention_sk(job, Some(watch_at))))
-            .send()
-            .await;
-        super::update_applied(update)
+            .expression_attribute_values(":attention", s(attention_sk(job, Some(watch_at))));
+        self.update_if(update).await
     }
 
     /// Moves a queued job's watch from what was read to `watch_at` (the
     /// reaper is about to send its start step again). `false`: it changed
     /// meanwhile (claimed, deleted, or another reaper run got there first).
-    pub async fn renew_watch(&self, job: &Job, watch_at: i64) -> Result<bool, StoreError> {
+    async fn renew_watch(&self, job: &Job, watch_at: i64) -> Result<bool, StoreError> {
         let update = self
             .job_update(job, Some(watch_at))
             .update_expression("SET watch_at = :watch, gsi2sk = :attention")
@@ -196,6 +148,76 @@ impl DynamoStore {
         self.transact_if(vec![TransactWriteItem::builder().update(update).build()]).await
     }
 
+    /// Marks a processing job succeeded with its stored result and frees its
+    /// slot, in one transaction. `false`: it was deleted or settled meanwhile.
+    async fn complete_success(&self, job: &Job, result_key: &str, now: i64) -> Result<bool, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(job_key(&job.user_id, &job.job_id)))
+            .update_expression("SET #st = :succeeded, result_key = :key, updated_at = :now, completed_at = :now REMOVE gsi2pk, gsi2sk")
+            .condition_expression("#st = :processing")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":succeeded", s(JobStatus::Succeeded.as_str()))
+            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
+            .expression_attribute_values(":key", s(result_key))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(StoreError::other)?;
+        self.transact_if(vec![TransactWriteItem::builder().update(update).build(), free_slot(&self.table, &job.user_id)?]).await
+    }
+
+    /// Active jobs the reaper must look at by `now` (stalled, or past their
+    /// deadline), earliest first, at most `limit`.
+    async fn due_jobs(&self, now: i64, limit: usize) -> Result<Vec<DueJob>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2)
+            .key_condition_expression("gsi2pk = :active AND gsi2sk <= :now")
+            .expression_attribute_values(":active", s(ACTIVE_JOBS))
+            .expression_attribute_values(":now", s(format!("{now:012}~")))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(store_error)?;
+        out.items().iter().map(|it| Ok(DueJob { user_id: get_s(it, "user_id")?, job_id: get_s(it, "job_id")? })).collect()
+    }
+
+    /// Fails a queued or processing job and refunds it (paying a debt first),
+    /// in one transaction. `false` when the job is no longer active (someone
+    /// else finished it) or the account is going.
+    async fn fail_and_refund(&self, job: &Job, error: &JobError, now: i64) -> Result<bool, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(job_key(&job.user_id, &job.job_id)))
+            .update_expression(
+                "SET #st = :failed, refunded = :t, error_code = :code, error_message = :msg, updated_at = :now, completed_at = :now REMOVE gsi2pk, gsi2sk",
+            )
+            .condition_expression("#st IN (:queued, :processing)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":code", s(error.code.as_str()))
+            .expression_attribute_values(":msg", s(error.message.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(StoreError::other)?;
+        let fail = TransactWriteItem::builder().update(update).build();
+        let outcome = self
+            .transact_paying_debt(&job.user_id, |owed| {
+                let mut writes = vec![fail.clone()];
+                writes.extend(posting(&self.table, &Posting::refund(&job.user_id, &job.job_id, job.credits_charged, now), owed)?);
+                Ok((writes, 1))
+            })
+            .await?;
+        Ok(outcome.is_ok())
+    }
+}
+
+impl DynamoStore {
     /// The start of an update of `job`'s record with `#st`, `:processing`
     /// and, for a new watch time, `:watch` and `:attention` bound.
     fn job_update(&self, job: &Job, watch_at: Option<i64>) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
@@ -210,42 +232,14 @@ impl DynamoStore {
         }
     }
 
-    /// Marks a processing job succeeded with its stored result and frees its
-    /// slot, in one transaction. `false`: it was deleted or settled meanwhile.
-    pub async fn complete_success(&self, job: &Job, result_key: &str, now: i64) -> Result<bool, StoreError> {
-        let update = Update::builder()
+    fn not_deleting(&self, user_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(job_key(&job.user_id, &job.job_id)))
-            .update_expression("SET #st = :succeeded, result_key = :key, updated_at = :now, completed_at = :now REMOVE gsi2pk, gsi2sk")
-            .condition_expression("#st = :processing")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":succeeded", s(JobStatus::Succeeded.as_str()))
-            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
-            .expression_attribute_values(":key", s(result_key))
-            .expression_attribute_values(":now", n(now))
+            .key("pk", s(user_pk(user_id)))
+            .key("sk", s(PROFILE))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deleting)")
             .build()
             .map_err(StoreError::other)?;
-        self.transact_if(vec![TransactWriteItem::builder().update(update).build(), super::ledger::free_slot(&self.table, &job.user_id)?]).await
-    }
-
-    /// Active jobs the reaper must look at by `now` (stalled, or past their
-    /// deadline), earliest first, at most `limit`.
-    pub async fn due_jobs(&self, now: i64, limit: usize) -> Result<Vec<DueJob>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("GSI2")
-            .key_condition_expression("gsi2pk = :active AND gsi2sk <= :now")
-            .expression_attribute_values(":active", s(ACTIVE_JOBS))
-            .expression_attribute_values(":now", s(format!("{now:012}~")))
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(store_error)?;
-        out.items()
-            .iter()
-            .map(|it| Ok(DueJob { user_id: get_s(it, "user_id")?, job_id: get_s(it, "job_id")? }))
-            .collect()
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 }

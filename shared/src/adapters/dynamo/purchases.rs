@@ -5,12 +5,6 @@
 //! of its id), the profile's credit fields (optimistic: conditioned on the
 //! values read) and the ledger rows.
 //!
-//! | item | pk | sk |
-//! |---|---|---|
-//! | purchase | `PURCHASE#<hmac of transaction id>` | `PURCHASE` |
-//! | webhook event | `RCEVENT#<event id>` | `RCEVENT` |
-//! | unknown user's event | `ORPHAN#<hmac of user id>` | `RCEVENT#<event id>` |
-//!
 //! An account deletion strips its purchase records to tombstones (`state =
 //! erased` and nothing else), which still keep their transactions from being
 //! granted again to a new account the purchase is restored to.
@@ -21,115 +15,34 @@
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
-use super::attrs::{Item, get_n, get_s, get_str_set, item, n, n_or_zero, s, str_set};
-use super::ledger::{LedgerReason, entry_put};
-use super::{DynamoStore, TTL_ATTRIBUTE, profile_key, put_new, store_error};
+use super::attrs::{get_n, get_s, get_str_set, item, n, n_or_zero, s, str_set};
+use super::ledger::entry_put;
+use super::schema::{TTL_ATTRIBUTE, event_key, orphan_event_key, owner_index, profile_key, purchase_key};
+use super::{DynamoStore, put_new, store_error};
 use crate::backoff::Backoff;
 use crate::credits::RECORD_DAYS;
 use crate::credits::balance::CreditState;
+use crate::credits::ledger::LedgerReason;
+use crate::credits::purchases::{EventRef, Grant, GrantOutcome, Holder, RevokeOutcome, TransferOutcome};
 use crate::error::StoreError;
+use crate::ports::PurchaseStore;
 use crate::time::rfc3339;
 
 /// Tries of an optimistic write before giving up (503, retried by the caller).
 const ATTEMPTS: usize = 8;
 
-/// A user who can receive credits: the profile exists and is not being deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    /// The credit fields as read.
-    pub state: CreditState,
-    /// The keyed hashes of the purchases the user owns.
-    pub purchases: Vec<String>,
-}
-
-/// A purchase to grant.
-#[derive(Debug, Clone)]
-pub struct Grant<'a> {
-    /// The webhook event, if a webhook (not a sync) grants it.
-    pub event: Option<EventRef<'a>>,
-    /// The buyer.
-    pub user_id: &'a str,
-    /// The keyed hash of the transaction id.
-    pub txn_hash: &'a str,
-    /// The product.
-    pub product_id: &'a str,
-    /// Its credits (from the product map).
-    pub credits: i64,
-    /// When (Unix seconds).
-    pub now: i64,
-}
-
-/// The webhook event a write records.
-#[derive(Debug, Clone, Copy)]
-pub struct EventRef<'a> {
-    /// The event id.
-    pub id: &'a str,
-    /// The event type.
-    pub kind: &'a str,
-}
-
-/// What a grant did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantOutcome {
-    /// Granted: the balance grew by `net` (less than the credits when a debt was paid).
-    Granted {
-        /// The net increase of the balance.
-        net: i64,
-    },
-    /// The transaction was granted or revoked before: nothing changed.
-    AlreadyKnown,
-    /// This event was handled before: nothing changed.
-    DuplicateEvent,
-    /// No such user (or one being deleted): nothing changed.
-    NoSuchUser,
-}
-
-/// What a cancellation did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RevokeOutcome {
-    /// The granted purchase was revoked: `taken` left the balance, the rest is owed.
-    Revoked {
-        /// Credits taken from the balance.
-        taken: i64,
-        /// The owner's debt afterwards.
-        owed: i64,
-    },
-    /// Not granted yet: marked revoked, so nothing will grant it.
-    MarkedRevoked,
-    /// Already revoked: nothing changed.
-    AlreadyRevoked,
-    /// This event was handled before: nothing changed.
-    DuplicateEvent,
-    /// Neither the purchase nor any named user is known.
-    NoSuchUser,
-}
-
-/// A purchase's `gsi1pk`: its owner, so an account deletion (and the
-/// verifier) finds every purchase record that names the user.
-pub(crate) fn owner_index(user_id: &str) -> String {
-    format!("PURCHASES#{user_id}")
-}
-
-/// The key of a purchase record.
-pub(crate) fn purchase_key(txn_hash: &str) -> Item {
-    item([("pk", s(format!("PURCHASE#{txn_hash}"))), ("sk", s("PURCHASE"))])
-}
-
 /// The dedupe record of a webhook event: its id, type and what it did; no
 /// user, no payload. Expires after [`RECORD_DAYS`].
 pub(crate) fn event_put(table: &str, event: EventRef<'_>, outcome: &str, now: i64) -> Result<TransactWriteItem, StoreError> {
-    put_new(
-        table,
-        item([
-            ("pk", s(format!("RCEVENT#{}", event.id))),
-            ("sk", s("RCEVENT")),
-            ("entity", s("revenuecat_event")),
-            ("type", s(event.kind)),
-            ("outcome", s(outcome)),
-            ("created_at", s(rfc3339(now))),
-            (TTL_ATTRIBUTE, n(now + RECORD_DAYS * 86_400)),
-        ]),
-    )
+    let mut record = event_key(event.id);
+    record.extend(item([
+        ("entity", s("revenuecat_event")),
+        ("type", s(event.kind)),
+        ("outcome", s(outcome)),
+        ("created_at", s(rfc3339(now))),
+        (TTL_ATTRIBUTE, n(now + RECORD_DAYS * 86_400)),
+    ]));
+    put_new(table, record)
 }
 
 /// The optimistic update of a profile's credit fields from `seen` to `next`,
@@ -186,9 +99,16 @@ pub(crate) fn credit_add(table: &str, user_id: &str, amount: i64, hashes: &[Stri
 }
 
 impl DynamoStore {
+    /// Whether a webhook event was handled before (read consistently).
+    pub(crate) async fn event_recorded(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self.get_consistent(event_key(event_id)).await?.is_some())
+    }
+}
+
+impl PurchaseStore for DynamoStore {
     /// The user's credit fields and purchases, unless the account is missing
     /// or being deleted.
-    pub async fn credit_holder(&self, user_id: &str) -> Result<Option<Holder>, StoreError> {
+    async fn credit_holder(&self, user_id: &str) -> Result<Option<Holder>, StoreError> {
         let Some(p) = self.get_consistent(profile_key(user_id)).await? else { return Ok(None) };
         if p.contains_key("deleting") {
             return Ok(None);
@@ -199,7 +119,7 @@ impl DynamoStore {
 
     /// Grants a purchase once: the first of any number of webhooks and syncs
     /// naming the transaction wins; a debt is paid first.
-    pub async fn grant_purchase(&self, g: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
+    async fn grant_purchase(&self, g: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
         let mut backoff = Backoff::contention();
         for _ in 0..ATTEMPTS {
             let Some(holder) = self.credit_holder(g.user_id).await? else { return Ok(GrantOutcome::NoSuchUser) };
@@ -251,7 +171,7 @@ impl DynamoStore {
     /// Revokes a purchase (a refund): from its owner's balance as far as it
     /// goes, the rest owed. A purchase not granted yet is marked revoked under
     /// the first named user that exists, so no later event or sync grants it.
-    pub async fn revoke_purchase(
+    async fn revoke_purchase(
         &self,
         event: EventRef<'_>,
         users: &[String],
@@ -329,28 +249,21 @@ impl DynamoStore {
         Err(StoreError::Unavailable("purchase refund kept conflicting".into()))
     }
 
-    /// Whether a webhook event was handled before (read consistently).
-    pub async fn event_recorded(&self, event_id: &str) -> Result<bool, StoreError> {
-        let key = item([("pk", s(format!("RCEVENT#{event_id}"))), ("sk", s("RCEVENT"))]);
-        Ok(self.get_consistent(key).await?.is_some())
-    }
-
     /// Records a webhook event that changes no balance (`false`: seen before).
-    pub async fn record_event(&self, event: EventRef<'_>, outcome: &str, now: i64) -> Result<bool, StoreError> {
+    async fn record_event(&self, event: EventRef<'_>, outcome: &str, now: i64) -> Result<bool, StoreError> {
         self.transact_if(vec![event_put(&self.table, event, outcome, now)?]).await
     }
 
     /// Keeps an event naming a user we do not have, for operators, under a
     /// keyed hash of the user id only, for [`RECORD_DAYS`].
-    pub async fn record_unknown_user_event(&self, user_hash: &str, event: EventRef<'_>, product_id: Option<&str>, now: i64) -> Result<(), StoreError> {
-        let mut row = item([
-            ("pk", s(format!("ORPHAN#{user_hash}"))),
-            ("sk", s(format!("RCEVENT#{}", event.id))),
+    async fn record_unknown_user_event(&self, user_hash: &str, event: EventRef<'_>, product_id: Option<&str>, now: i64) -> Result<(), StoreError> {
+        let mut row = orphan_event_key(user_hash, event.id);
+        row.extend(item([
             ("entity", s("unknown_user_event")),
             ("type", s(event.kind)),
             ("created_at", s(rfc3339(now))),
             (TTL_ATTRIBUTE, n(now + RECORD_DAYS * 86_400)),
-        ]);
+        ]));
         if let Some(p) = product_id {
             row.insert("product_id".into(), s(p));
         }
@@ -359,7 +272,7 @@ impl DynamoStore {
     }
 
     /// The purchases a user owns: product, credits and state (for support).
-    pub async fn purchases_of(&self, user_id: &str) -> Result<Vec<(String, i64, String)>, StoreError> {
+    async fn purchases_of(&self, user_id: &str) -> Result<Vec<(String, i64, String)>, StoreError> {
         let Some(p) = self.get_consistent(profile_key(user_id)).await? else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for h in get_str_set(&p, "purchases") {
@@ -369,5 +282,8 @@ impl DynamoStore {
         }
         Ok(out)
     }
-}
 
+    async fn transfer_purchases(&self, event: EventRef<'_>, from: &[String], to: &str, now: i64) -> Result<TransferOutcome, StoreError> {
+        self.transfer(event, from, to, now).await
+    }
+}

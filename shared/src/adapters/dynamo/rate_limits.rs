@@ -8,11 +8,12 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::attrs::{Item, get_num_list, item, n, num_list, s};
-use super::{DynamoStore, TTL_ATTRIBUTE};
+use super::DynamoStore;
+use super::attrs::{Item, get_num_list, n, num_list, s};
+use super::schema::{TTL_ATTRIBUTE, rate_key, signup_key};
 use crate::backoff::Backoff;
 use crate::error::StoreError;
-use crate::ports::SignupLimiter;
+use crate::ports::{ActionLimiter, SignupLimiter};
 use crate::rate_limit::{Admission, slide};
 
 /// Reads of a contended log before giving up (a 503).
@@ -20,19 +21,21 @@ const TRIES: usize = 8;
 
 impl SignupLimiter for DynamoStore {
     async fn admit_signup(&self, ip_key: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
-        let key = item([("pk", s(format!("SIGNUP#{ip_key}"))), ("sk", s("SIGNUP"))]);
+        let key = signup_key(ip_key);
         self.admit_hit(key, "signup_limit", now, limit, window_secs).await
     }
 }
 
-impl DynamoStore {
+impl ActionLimiter for DynamoStore {
     /// Records one use of `action` by the user unless `limit` were made in the
     /// last `window_secs` (the counter lives, and is deleted, with the user).
-    pub async fn admit_user_action(&self, user_id: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
-        let key = item([("pk", s(super::user_pk(user_id))), ("sk", s(format!("RATE#{action}")))]);
+    async fn admit_user_action(&self, user_id: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
+        let key = rate_key(user_id, action);
         self.admit_hit(key, "rate_limit", now, limit, window_secs).await
     }
+}
 
+impl DynamoStore {
     async fn admit_hit(&self, key: Item, entity: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
         let mut backoff = Backoff::contention();
         for _ in 0..TRIES {
@@ -65,7 +68,7 @@ impl DynamoStore {
                     .expression_attribute_values(":log", num_list(&log))
                     .expression_attribute_values(":seen", num_list(&hits))
             };
-            if super::update_applied(update.send().await)? {
+            if self.update_if(update).await? {
                 return Ok(Admission::Admitted);
             }
             backoff.pause().await;

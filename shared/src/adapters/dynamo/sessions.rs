@@ -5,14 +5,11 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::attrs::{Item, get_n, get_s, get_str_list, item, n, opt_s, s, str_list};
-use super::{DynamoStore, TTL_ATTRIBUTE, store_error, user_pk};
+use super::schema::{TTL_ATTRIBUTE, session_key};
+use super::{DynamoStore, session_alive_in, store_error};
 use crate::auth::session::{Consumed, SessionRecord};
 use crate::error::StoreError;
 use crate::ports::SessionStore;
-
-pub(super) fn session_key(user_id: &str, session_id: &str) -> Item {
-    item([("pk", s(user_pk(user_id))), ("sk", s(format!("SESSION#{session_id}")))])
-}
 
 pub(super) fn session_item(rec: &SessionRecord) -> Item {
     let mut it = session_key(&rec.user_id, &rec.session_id);
@@ -61,10 +58,7 @@ impl SessionStore for DynamoStore {
 
     async fn rotate(&self, session: &SessionRecord, consumed: &str, next: &str, now: i64, expires_at: i64) -> Result<bool, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(&session.user_id, &session.session_id)))
+            .update(session_key(&session.user_id, &session.session_id))
             .update_expression("SET live_hashes = :next, #consumed = :list, rotated_at = :now, #exp = :exp REMOVE previous_hash")
             .condition_expression("contains(live_hashes, :consumed) AND #exp > :now")
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
@@ -74,20 +68,29 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":list", consumed_list(&session.consumed_after(consumed, now)))
             .expression_attribute_values(":consumed", s(consumed))
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":exp", n(expires_at))
-            .send()
-            .await;
-        super::update_applied(result)
+            .expression_attribute_values(":exp", n(expires_at));
+        self.update_if(result).await
     }
 
     async fn revoke(&self, user_id: &str, session_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
+        self.client.delete_item().table_name(&self.table).set_key(Some(session_key(user_id, session_id))).send().await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Whether the session is alive (one small read).
+    async fn session_alive(&self, user_id: &str, session_id: &str, now: i64) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
             .table_name(&self.table)
             .set_key(Some(session_key(user_id, session_id)))
+            .projection_expression("#exp")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            // Strongly consistent: a session revoked a moment ago (a deleted account) is refused.
+            .consistent_read(true)
             .send()
             .await
             .map_err(store_error)?;
-        Ok(())
+        Ok(session_alive_in(out.item(), now))
     }
 }

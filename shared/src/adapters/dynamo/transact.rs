@@ -52,11 +52,7 @@ where
 {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            let codes: Vec<Option<String>> = c
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().filter(|code| *code != "None").map(str::to_string))
-                .collect();
+            let codes: Vec<Option<String>> = c.cancellation_reasons().iter().map(|r| r.code().filter(|code| *code != "None").map(str::to_string)).collect();
             if codes.iter().flatten().any(|c| c == CONDITION_FAILED) {
                 return Cancelled::Refused(Refused(codes));
             }

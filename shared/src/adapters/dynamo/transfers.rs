@@ -5,30 +5,23 @@
 
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
+use super::DynamoStore;
 use super::attrs::{n, s, str_set};
-use super::ledger::{LedgerReason, entry_put};
-use super::purchases::{EventRef, credit_update, owner_index, purchase_key};
-use super::{DynamoStore, profile_key};
+use super::ledger::entry_put;
+use super::purchases::credit_update;
+use super::schema::{owner_index, profile_key, purchase_key};
 use crate::backoff::Backoff;
+use crate::credits::ledger::LedgerReason;
+use crate::credits::purchases::{EventRef, TransferOutcome};
 use crate::error::StoreError;
+use crate::ports::PurchaseStore;
 
 /// Purchases moved per transaction beside the balances (DynamoDB takes 100 items).
 const PURCHASES_PER_TRANSACTION: usize = 90;
 
-/// What a transfer did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransferOutcome {
-    /// Moved this many credits in total (possibly 0: nothing was left).
-    Moved(i64),
-    /// This event was handled before.
-    DuplicateEvent,
-    /// The receiving user does not exist (or is being deleted).
-    NoSuchUser,
-}
-
 impl DynamoStore {
     /// Moves what `from` users own to `to`, then records the event.
-    pub async fn transfer_purchases(&self, event: EventRef<'_>, from: &[String], to: &str, now: i64) -> Result<TransferOutcome, StoreError> {
+    pub(crate) async fn transfer(&self, event: EventRef<'_>, from: &[String], to: &str, now: i64) -> Result<TransferOutcome, StoreError> {
         // A repeated delivery must not move what the source bought since the first.
         if self.event_recorded(event.id).await? {
             return Ok(TransferOutcome::DuplicateEvent);

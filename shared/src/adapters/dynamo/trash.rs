@@ -4,37 +4,15 @@
 //! the transaction committed, a function stopped), the trash item remains: a
 //! retried request finishes it, and so does the sweep once it is older than
 //! a stalled step could be.
-//!
-//! | item | pk | sk |
-//! |---|---|---|
-//! | trash | `USER#<user>` | `TRASH#<name>` (a job id) |
-//!
-//! Trash is also in `GSI1` (`gsi1pk = TRASH`, `gsi1sk = <created>#…`) for the
-//! sweep, and expires by TTL after a week as a backstop.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::attrs::{Item, get_s, get_str_list, item, n, s, str_list};
-use super::{DynamoStore, TTL_ATTRIBUTE, store_error, user_pk};
+use super::schema::{GSI1, TRASH, TTL_ATTRIBUTE, trash_key};
+use super::{DynamoStore, store_error};
 use crate::error::StoreError;
-
-/// The `GSI1` partition of trash items.
-const TRASH: &str = "TRASH";
-
-/// Objects waiting to be deleted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trash {
-    /// Their owner.
-    pub user_id: String,
-    /// What they belonged to (a job id).
-    pub name: String,
-    /// The object keys.
-    pub keys: Vec<String>,
-}
-
-fn trash_key(user_id: &str, name: &str) -> Item {
-    item([("pk", s(user_pk(user_id))), ("sk", s(format!("{TRASH}#{name}")))])
-}
+use crate::ports::TrashStore;
+use crate::trash::Trash;
 
 /// The `Put` of a trash item, for the transaction that deletes the record.
 pub(crate) fn trash_put(table: &str, user_id: &str, name: &str, keys: &[String], now: i64) -> Result<TransactWriteItem, StoreError> {
@@ -56,19 +34,19 @@ fn trash_from(it: &Item) -> Result<Trash, StoreError> {
     Ok(Trash { user_id: get_s(it, "user_id")?, name: get_s(it, "name")?, keys: get_str_list(it, "keys") })
 }
 
-impl DynamoStore {
+impl TrashStore for DynamoStore {
     /// The trash item of `name`, if its deletion was not finished.
-    pub async fn trash(&self, user_id: &str, name: &str) -> Result<Option<Trash>, StoreError> {
+    async fn trash(&self, user_id: &str, name: &str) -> Result<Option<Trash>, StoreError> {
         self.get_consistent(trash_key(user_id, name)).await?.as_ref().map(trash_from).transpose()
     }
 
     /// Trash written before `before` (Unix seconds), oldest first, at most `limit`.
-    pub async fn due_trash(&self, before: i64, limit: usize) -> Result<Vec<Trash>, StoreError> {
+    async fn due_trash(&self, before: i64, limit: usize) -> Result<Vec<Trash>, StoreError> {
         let out = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name("GSI1")
+            .index_name(GSI1)
             .key_condition_expression("gsi1pk = :trash AND gsi1sk < :before")
             .expression_attribute_values(":trash", s(TRASH))
             .expression_attribute_values(":before", s(format!("{before:012}")))
@@ -80,7 +58,7 @@ impl DynamoStore {
     }
 
     /// Removes a trash item once its objects are deleted.
-    pub async fn empty_trash(&self, user_id: &str, name: &str) -> Result<(), StoreError> {
+    async fn empty_trash(&self, user_id: &str, name: &str) -> Result<(), StoreError> {
         self.client.delete_item().table_name(&self.table).set_key(Some(trash_key(user_id, name))).send().await.map_err(store_error)?;
         Ok(())
     }

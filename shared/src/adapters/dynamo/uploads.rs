@@ -5,51 +5,22 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 
-use super::attrs::{Item, get_s, item, n, s};
-use super::sessions::session_key;
-use super::{DynamoStore, TTL_ATTRIBUTE, store_error, user_pk};
+use super::attrs::{get_s, item, n, s};
+use super::schema::{GSI1, TTL_ATTRIBUTE, session_key, unused_uploads_index, upload_key};
+use super::{DynamoStore, store_error};
 use crate::error::StoreError;
-use crate::time::rfc3339;
-
-/// An upload that was never used by a job and is past its time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueUpload {
-    /// The owner.
-    pub user_id: String,
-    /// The upload.
-    pub upload_id: String,
-    /// Its object.
-    pub s3_key: String,
-}
-
-/// The key of an upload record.
-pub fn upload_record_key(user_id: &str, upload_id: &str) -> Item {
-    item([("pk", s(user_pk(user_id))), ("sk", s(format!("UPLOAD#{upload_id}")))])
-}
-
-fn day_shard(unix: i64) -> String {
-    format!("UPLOADS_UNUSED#{}", &rfc3339(unix)[..10])
-}
+use crate::ports::UploadStore;
+use crate::uploads::{DueUpload, NewUpload};
 
 /// How many days back the sweep looks for unused uploads.
 const SWEEP_DAYS: i64 = 7;
 
-impl DynamoStore {
+impl UploadStore for DynamoStore {
     /// Records a new upload, only if the caller's session is alive (checked
     /// in the same transaction). `false` when the session is gone.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_upload(
-        &self,
-        user_id: &str,
-        session_id: &str,
-        upload_id: &str,
-        s3_key: &str,
-        content_type: &str,
-        content_length: u64,
-        now: i64,
-        use_by: i64,
-    ) -> Result<bool, StoreError> {
-        let mut record = upload_record_key(user_id, upload_id);
+    async fn create_upload(&self, upload: &NewUpload<'_>) -> Result<bool, StoreError> {
+        let NewUpload { user_id, session_id, upload_id, s3_key, content_type, content_length, now, use_by } = *upload;
+        let mut record = upload_key(user_id, upload_id);
         record.extend(item([
             ("entity", s("upload")),
             ("user_id", s(user_id)),
@@ -59,7 +30,7 @@ impl DynamoStore {
             ("content_length", n(content_length as i64)),
             ("created_at", n(now)),
             ("use_by", n(use_by)),
-            ("gsi1pk", s(day_shard(use_by))),
+            ("gsi1pk", s(unused_uploads_index(use_by))),
             // A backstop so no record outlives a sweep that stopped running for a week;
             // the sweep, not this TTL, is what deletes unused uploads (and their objects).
             (TTL_ATTRIBUTE, n(use_by + 7 * 86_400)),
@@ -83,22 +54,22 @@ impl DynamoStore {
     }
 
     /// Whether the upload record exists, and whether a job already uses it.
-    pub async fn upload_state(&self, user_id: &str, upload_id: &str) -> Result<Option<bool>, StoreError> {
-        let record = self.get_consistent(upload_record_key(user_id, upload_id)).await?;
+    async fn upload_state(&self, user_id: &str, upload_id: &str) -> Result<Option<bool>, StoreError> {
+        let record = self.get_consistent(upload_key(user_id, upload_id)).await?;
         Ok(record.map(|it| it.contains_key("job_id") || it.contains_key("sweeping")))
     }
 
     /// Unused uploads whose time ran out before `now`, at most `limit`.
-    pub async fn due_uploads(&self, now: i64, limit: usize) -> Result<Vec<DueUpload>, StoreError> {
+    async fn due_uploads(&self, now: i64, limit: usize) -> Result<Vec<DueUpload>, StoreError> {
         let mut due = Vec::new();
         for days_back in (0..=SWEEP_DAYS).rev() {
             let out = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name("GSI1")
+                .index_name(GSI1)
                 .key_condition_expression("gsi1pk = :day AND gsi1sk <= :now")
-                .expression_attribute_values(":day", s(day_shard(now - days_back * 86_400)))
+                .expression_attribute_values(":day", s(unused_uploads_index(now - days_back * 86_400)))
                 .expression_attribute_values(":now", s(format!("{now:012}~")))
                 .limit((limit - due.len()) as i32)
                 .send()
@@ -119,29 +90,18 @@ impl DynamoStore {
 
     /// Marks an unused upload as being swept, so no job can use it from now
     /// on. `false` when a job took it first (or it is gone).
-    pub async fn mark_sweeping(&self, upload: &DueUpload) -> Result<bool, StoreError> {
+    async fn mark_sweeping(&self, upload: &DueUpload) -> Result<bool, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(upload_record_key(&upload.user_id, &upload.upload_id)))
+            .update(upload_key(&upload.user_id, &upload.upload_id))
             .update_expression("SET sweeping = :t")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(job_id)")
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .send()
-            .await;
-        super::update_applied(result)
+            .expression_attribute_values(":t", AttributeValue::Bool(true));
+        self.update_if(result).await
     }
 
     /// Removes a swept upload's record.
-    pub async fn delete_upload_record(&self, user_id: &str, upload_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(upload_record_key(user_id, upload_id)))
-            .send()
-            .await
-            .map_err(store_error)?;
+    async fn delete_upload_record(&self, user_id: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.client.delete_item().table_name(&self.table).set_key(Some(upload_key(user_id, upload_id))).send().await.map_err(store_error)?;
         Ok(())
     }
 }

@@ -13,16 +13,8 @@ async fn a_fail_rule_ends_the_task_with_422() {
     let sim = Sim::start(None, 20).await;
     let msg = "Invalid prompt: prompt contains prohibited content";
     sim.rule(json!({"match": "forbidden", "behaviour": {"outcome": "fail", "fail_code": "422", "fail_msg": msg}})).await;
-    let id = sim
-        .create_ok(&create_body(
-            &fx.url("/photo.png"),
-            Some(&fx.url("/cb/x")),
-            "something forbidden",
-        ))
-        .await;
-    let other = sim
-        .create_ok(&create_body(&fx.url("/photo.png"), None, "a fine prompt"))
-        .await;
+    let id = sim.create_ok(&create_body(&fx.url("/photo.png"), Some(&fx.url("/cb/x")), "something forbidden")).await;
+    let other = sim.create_ok(&create_body(&fx.url("/photo.png"), None, "a fine prompt")).await;
     let data = sim.wait_final(&id).await;
     assert_eq!(data["state"], "fail");
     assert_eq!(data["failCode"], "422");
@@ -30,13 +22,7 @@ async fn a_fail_rule_ends_the_task_with_422() {
     assert_eq!(data["resultJson"], Value::Null);
     assert_eq!(sim.wait_final(&other).await["state"], "success");
     let callbacks = fx.wait_callbacks(1).await;
-    assert_eq!(
-        (
-            callbacks[0].body["code"].as_i64(),
-            callbacks[0].body["msg"].as_str()
-        ),
-        (Some(501), Some(msg))
-    );
+    assert_eq!((callbacks[0].body["code"].as_i64(), callbacks[0].body["msg"].as_str()), (Some(501), Some(msg)));
     assert_eq!(callbacks[0].body["data"]["failCode"], "422");
 }
 
@@ -47,25 +33,13 @@ async fn create_errors_answer_in_order_then_one_task_is_created() {
     let rule = json!({"match": "job=j-429", "behaviour": {"create_errors": [
         {"http_status": 200, "code": 429}, {"http_status": 500, "code": 500}]}});
     let rule_id = sim.rule(rule).await;
-    let body = create_body(
-        &fx.url("/photo.png"),
-        Some(&fx.url("/cb/kie?job=j-429&token=s")),
-        "p",
-    );
+    let body = create_body(&fx.url("/photo.png"), Some(&fx.url("/cb/kie?job=j-429&token=s")), "p");
 
     let (status, answer) = sim.create(&body).await;
-    assert_eq!(
-        (status, answer["code"].as_i64(), &answer["data"]),
-        (200, Some(429), &Value::Null),
-        "{answer}"
-    );
+    assert_eq!((status, answer["code"].as_i64(), &answer["data"]), (200, Some(429), &Value::Null), "{answer}");
     assert!(answer["msg"].is_string());
     let (status, answer) = sim.create(&body).await;
-    assert_eq!(
-        (status, answer["code"].as_i64()),
-        (500, Some(500)),
-        "{answer}"
-    );
+    assert_eq!((status, answer["code"].as_i64()), (500, Some(500)), "{answer}");
     assert_eq!(sim.get("/sim/tasks?match=j-429").await.1, json!([]));
     let id = sim.create_ok(&body).await;
     assert_eq!(sim.wait_final(&id).await["state"], "success");
@@ -75,14 +49,7 @@ async fn create_errors_answer_in_order_then_one_task_is_created() {
     assert_eq!(tasks[0]["create_count"], 3);
     assert_eq!(tasks[0]["rule_id"], rule_id);
     let (_, rules) = sim.get("/sim/rules").await;
-    assert_eq!(
-        (
-            rules[0]["create_calls"].as_u64(),
-            rules[0]["tasks_created"].as_u64()
-        ),
-        (Some(3), Some(1)),
-        "{rules}"
-    );
+    assert_eq!((rules[0]["create_calls"].as_u64(), rules[0]["tasks_created"].as_u64()), (Some(3), Some(1)), "{rules}");
     assert_eq!(rules[0]["create_errors_left"], 0);
     assert_eq!(sim.get("/sim/stats").await.1["create_calls"], 3);
     assert_eq!(sim.get("/sim/stats").await.1["tasks"], 1);
@@ -95,23 +62,9 @@ async fn record_errors_answer_before_the_real_record() {
     sim.rule(json!({"match": "", "behaviour": {"record_errors": [
         {"code": 404}, {"http_status": 503, "code": 500, "msg": "upstream down"}]}}))
         .await;
-    let id = sim
-        .create_ok(&create_body(&fx.url("/photo.png"), None, "p"))
-        .await;
-    assert_eq!(
-        sim.record(&id).await,
-        (
-            200,
-            json!({"code": 404, "msg": "task not found", "data": null})
-        )
-    );
-    assert_eq!(
-        sim.record(&id).await,
-        (
-            503,
-            json!({"code": 500, "msg": "upstream down", "data": null})
-        )
-    );
+    let id = sim.create_ok(&create_body(&fx.url("/photo.png"), None, "p")).await;
+    assert_eq!(sim.record(&id).await, (200, json!({"code": 404, "msg": "task not found", "data": null})));
+    assert_eq!(sim.record(&id).await, (503, json!({"code": 500, "msg": "upstream down", "data": null})));
     assert_eq!(sim.wait_final(&id).await["state"], "success");
 }
 
@@ -119,22 +72,12 @@ async fn record_errors_answer_before_the_real_record() {
 async fn a_stalled_task_stays_generating_without_callback() {
     let fx = Fixture::start().await;
     let sim = Sim::start(None, 20).await;
-    sim.rule(json!({"match": "stuck", "behaviour": {"stall": true}}))
-        .await;
-    let id = sim
-        .create_ok(&create_body(
-            &fx.url("/photo.png?stuck"),
-            Some(&fx.url("/cb/s")),
-            "p",
-        ))
-        .await;
+    sim.rule(json!({"match": "stuck", "behaviour": {"stall": true}})).await;
+    let id = sim.create_ok(&create_body(&fx.url("/photo.png?stuck"), Some(&fx.url("/cb/s")), "p")).await;
     // Once the input is in, the task would normally finish within its 20 ms delay.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while sim.task(&id).await["input_bytes_len"] != fx.photo.len() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "input never downloaded"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "input never downloaded");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -147,45 +90,21 @@ async fn a_stalled_task_stays_generating_without_callback() {
 async fn fail_rate_and_rule_precedence() {
     let fx = Fixture::start().await;
     let sim = Sim::start(None, 0).await;
-    sim.rule(json!({"match": "", "behaviour": {"fail_rate": 1.0}}))
-        .await;
-    let id = sim
-        .create_ok(&create_body(&fx.url("/photo.png"), None, "p"))
-        .await;
+    sim.rule(json!({"match": "", "behaviour": {"fail_rate": 1.0}})).await;
+    let id = sim.create_ok(&create_body(&fx.url("/photo.png"), None, "p")).await;
     let data = sim.wait_final(&id).await;
-    assert_eq!(
-        (data["state"].as_str(), data["failCode"].as_str()),
-        (Some("fail"), Some("500"))
-    );
+    assert_eq!((data["state"].as_str(), data["failCode"].as_str()), (Some("fail"), Some("500")));
 
     // The newest matching rule wins over the default.
-    let lucky = kie_sim::RuleSpec {
-        pattern: "lucky".into(),
-        behaviour: kie_sim::Behaviour {
-            outcome: Some(kie_sim::Outcome::Success),
-            ..Default::default()
-        },
-    };
+    let lucky = kie_sim::RuleSpec { pattern: "lucky".into(), behaviour: kie_sim::Behaviour { outcome: Some(kie_sim::Outcome::Success), ..Default::default() } };
     assert_eq!(sim.sim.add_rule(lucky), Ok(2));
-    let id = sim
-        .create_ok(&create_body(&fx.url("/photo.png"), None, "lucky prompt"))
-        .await;
+    let id = sim.create_ok(&create_body(&fx.url("/photo.png"), None, "lucky prompt")).await;
     assert_eq!(sim.wait_final(&id).await["state"], "success");
 
     // Clearing the rules restores the defaults.
-    let resp = sim
-        .client
-        .delete(format!("{}/sim/rules", sim.base))
-        .send()
-        .await
-        .expect("delete");
-    assert_eq!(
-        resp.json::<Value>().await.expect("json"),
-        json!({"cleared": 2})
-    );
-    let id = sim
-        .create_ok(&create_body(&fx.url("/photo.png"), None, "p"))
-        .await;
+    let resp = sim.client.delete(format!("{}/sim/rules", sim.base)).send().await.expect("delete");
+    assert_eq!(resp.json::<Value>().await.expect("json"), json!({"cleared": 2}));
+    let id = sim.create_ok(&create_body(&fx.url("/photo.png"), None, "p")).await;
     assert_eq!(sim.wait_final(&id).await["state"], "success");
     assert_eq!(sim.get("/sim/rules").await.1, json!([]));
 }
@@ -204,13 +123,7 @@ async fn bad_rules_and_unknown_control_routes_are_rejected() {
         r#"{"match": "x", "behaviour": {"create_error_code": 455}}"#,
         r#"{"match": "x", "behaviour": {"record_delay_ms": -1}}"#,
     ] {
-        let resp = sim
-            .client
-            .post(format!("{}/sim/rules", sim.base))
-            .body(bad)
-            .send()
-            .await
-            .expect("post");
+        let resp = sim.client.post(format!("{}/sim/rules", sim.base)).body(bad).send().await.expect("post");
         assert_eq!(resp.status(), 400, "{bad}");
         assert!(resp.json::<Value>().await.expect("json")["error"].is_string());
     }
@@ -227,12 +140,8 @@ async fn record_delay_holds_record_info_while_other_tasks_answer_at_once() {
     sim.rule(json!({"match": "hangs", "behaviour": {
         "record_delay_ms": HOLD.as_millis() as u64, "record_errors": [{"code": 455}]}}))
         .await;
-    let slow = sim
-        .create_ok(&create_body(&fx.url("/text"), None, "provider hangs"))
-        .await;
-    let fast = sim
-        .create_ok(&create_body(&fx.url("/text"), None, "p"))
-        .await;
+    let slow = sim.create_ok(&create_body(&fx.url("/text"), None, "provider hangs")).await;
+    let fast = sim.create_ok(&create_body(&fx.url("/text"), None, "p")).await;
 
     let started = tokio::time::Instant::now();
     let timed = |id: String| {
@@ -249,25 +158,15 @@ async fn record_delay_holds_record_info_while_other_tasks_answer_at_once() {
         let (stats_status, _) = sim.get("/sim/stats").await;
         (fast_answer, fast_at, stats_status, started.elapsed())
     };
-    let ((slow_answer, slow_at), (fast_answer, fast_at, stats_status, stats_at)) =
-        tokio::join!(timed(slow.clone()), other_requests);
+    let ((slow_answer, slow_at), (fast_answer, fast_at, stats_status, stats_at)) = tokio::join!(timed(slow.clone()), other_requests);
 
     // The scripted error comes after the hold too.
     assert!(slow_at >= HOLD, "answered after {slow_at:?}");
-    assert_eq!(
-        slow_answer,
-        (
-            200,
-            json!({"code": 455, "msg": "Service under maintenance", "data": null})
-        )
-    );
+    assert_eq!(slow_answer, (200, json!({"code": 455, "msg": "Service under maintenance", "data": null})));
     assert_eq!(fast_answer.0, 200);
     assert_eq!(fast_answer.1["data"]["taskId"], fast.as_str());
     assert_eq!(stats_status, 200);
-    assert!(
-        fast_at < HOLD && stats_at < HOLD,
-        "other requests waited: recordInfo {fast_at:?}, stats {stats_at:?}"
-    );
+    assert!(fast_at < HOLD && stats_at < HOLD, "other requests waited: recordInfo {fast_at:?}, stats {stats_at:?}");
     // Every call for the held task waits, the real record included.
     let again = tokio::time::Instant::now();
     let (_, answer) = sim.record(&slow).await;
@@ -280,26 +179,10 @@ async fn record_delay_holds_record_info_while_other_tasks_answer_at_once() {
 async fn no_callback_rate_one_sends_nothing_and_zero_sends_the_callback() {
     let fx = Fixture::start().await;
     let sim = Sim::start(None, 0).await;
-    sim.rule(
-        json!({"match": "silent", "behaviour": {"callback": "twice", "no_callback_rate": 1.0}}),
-    )
-    .await;
-    sim.rule(json!({"match": "loud", "behaviour": {"no_callback_rate": 0.0}}))
-        .await;
-    let silent = sim
-        .create_ok(&create_body(
-            &fx.url("/text"),
-            Some(&fx.url("/cb/silent")),
-            "p",
-        ))
-        .await;
-    let loud = sim
-        .create_ok(&create_body(
-            &fx.url("/text"),
-            Some(&fx.url("/cb/loud")),
-            "p",
-        ))
-        .await;
+    sim.rule(json!({"match": "silent", "behaviour": {"callback": "twice", "no_callback_rate": 1.0}})).await;
+    sim.rule(json!({"match": "loud", "behaviour": {"no_callback_rate": 0.0}})).await;
+    let silent = sim.create_ok(&create_body(&fx.url("/text"), Some(&fx.url("/cb/silent")), "p")).await;
+    let loud = sim.create_ok(&create_body(&fx.url("/text"), Some(&fx.url("/cb/loud")), "p")).await;
     assert_eq!(sim.wait_final(&silent).await["state"], "fail");
     let callbacks = fx.wait_callbacks(1).await;
     assert_eq!(callbacks[0].body["data"]["taskId"], loud.as_str());
@@ -313,39 +196,26 @@ async fn create_error_rate_refuses_with_its_code_and_creates_no_task() {
     let fx = Fixture::start().await;
     let sim = Sim::start(None, 0).await;
     // A soak-style catch-all, overridden by the more specific rules added after it.
-    let busy = sim
-        .rule(json!({"match": "", "behaviour": {"create_error_rate": 1.0}}))
-        .await;
+    let busy = sim.rule(json!({"match": "", "behaviour": {"create_error_rate": 1.0}})).await;
     let maint = sim
         .rule(json!({"match": "maint", "behaviour": {
             "create_errors": [{"http_status": 500, "code": 500}],
             "create_error_rate": 1.0, "create_error_code": 455}}))
         .await;
-    let fine = sim
-        .rule(json!({"match": "fine", "behaviour": {"create_error_rate": 0.0}}))
-        .await;
+    let fine = sim.rule(json!({"match": "fine", "behaviour": {"create_error_rate": 0.0}})).await;
 
     for _ in 0..2 {
         let (status, answer) = sim.create(&create_body(&fx.url("/text"), None, "p")).await;
-        assert_eq!(
-            (status, answer["code"].as_i64(), &answer["data"]),
-            (200, Some(429), &Value::Null),
-            "{answer}"
-        );
+        assert_eq!((status, answer["code"].as_i64(), &answer["data"]), (200, Some(429), &Value::Null), "{answer}");
     }
     let maint_body = create_body(&fx.url("/text?maint"), None, "p");
     assert_eq!(sim.create(&maint_body).await.0, 500);
     for _ in 0..2 {
         let (status, answer) = sim.create(&maint_body).await;
-        assert_eq!(
-            (status, answer["code"].as_i64(), answer["msg"].as_str()),
-            (200, Some(455), Some("Service under maintenance")),
-            "{answer}"
-        );
+        assert_eq!((status, answer["code"].as_i64(), answer["msg"].as_str()), (200, Some(455), Some("Service under maintenance")), "{answer}");
     }
     for _ in 0..5 {
-        sim.create_ok(&create_body(&fx.url("/text?fine"), None, "p"))
-            .await;
+        sim.create_ok(&create_body(&fx.url("/text?fine"), None, "p")).await;
     }
 
     let (_, tasks) = sim.get("/sim/tasks").await;
@@ -354,22 +224,12 @@ async fn create_error_rate_refuses_with_its_code_and_creates_no_task() {
     assert!(tasks.iter().all(|t| t["rule_id"] == fine));
     let (_, rules) = sim.get("/sim/rules").await;
     let counters = |id: u64| {
-        let rule = rules
-            .as_array()
-            .and_then(|r| r.iter().find(|r| r["id"] == id))
-            .expect("rule");
-        (
-            rule["create_calls"].as_u64(),
-            rule["tasks_created"].as_u64(),
-            rule["create_refused"].as_u64(),
-        )
+        let rule = rules.as_array().and_then(|r| r.iter().find(|r| r["id"] == id)).expect("rule");
+        (rule["create_calls"].as_u64(), rule["tasks_created"].as_u64(), rule["create_refused"].as_u64())
     };
     assert_eq!(counters(busy), (Some(2), Some(0), Some(2)));
     assert_eq!(counters(maint), (Some(3), Some(0), Some(3)));
     assert_eq!(counters(fine), (Some(5), Some(5), Some(0)));
     let (_, stats) = sim.get("/sim/stats").await;
-    assert_eq!(
-        (stats["create_calls"].as_u64(), stats["tasks"].as_u64()),
-        (Some(10), Some(5))
-    );
+    assert_eq!((stats["create_calls"].as_u64(), stats["tasks"].as_u64()), (Some(10), Some(5)));
 }

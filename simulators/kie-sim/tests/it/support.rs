@@ -52,54 +52,28 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn start() -> Fixture {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fixture");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fixture");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let photo = photo_png();
         let received = Arc::new(Mutex::new(Vec::new()));
         let notify = Arc::new(Notify::new());
-        let (photo_s, received_s, notify_s) = (
-            Bytes::from(photo.clone()),
-            Arc::clone(&received),
-            Arc::clone(&notify),
-        );
+        let (photo_s, received_s, notify_s) = (Bytes::from(photo.clone()), Arc::clone(&received), Arc::clone(&notify));
         let server = tokio::spawn(sim_http::serve(listener, "fixture", move |req| {
-            let (photo, received, notify) = (
-                photo_s.clone(),
-                Arc::clone(&received_s),
-                Arc::clone(&notify_s),
-            );
+            let (photo, received, notify) = (photo_s.clone(), Arc::clone(&received_s), Arc::clone(&notify_s));
             async move {
                 let (parts, body) = req.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
+                let body = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
                 let path = parts.uri.path().to_string();
                 let (status, bytes) = if path == "/photo.png" {
                     (200, photo)
                 } else if path == "/text" {
                     (200, Bytes::from_static(b"this is not an image"))
                 } else if path.starts_with("/cb/") {
-                    let pq = parts
-                        .uri
-                        .path_and_query()
-                        .map(|p| p.to_string())
-                        .unwrap_or_default();
+                    let pq = parts.uri.path_and_query().map(std::string::ToString::to_string).unwrap_or_default();
                     let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                    received.lock().expect("lock").push(Received {
-                        path_and_query: pq,
-                        headers: parts.headers,
-                        body,
-                    });
+                    received.lock().expect("lock").push(Received { path_and_query: pq, headers: parts.headers, body });
                     notify.notify_waiters();
-                    let status = if path.starts_with("/cb/fail") {
-                        500
-                    } else {
-                        200
-                    };
+                    let status = if path.starts_with("/cb/fail") { 500 } else { 200 };
                     (status, Bytes::from_static(b"ok"))
                 } else {
                     (404, Bytes::from_static(b"not found"))
@@ -109,13 +83,7 @@ impl Fixture {
                 resp
             }
         }));
-        Fixture {
-            base,
-            photo,
-            received,
-            notify,
-            server,
-        }
+        Fixture { base, photo, received, notify, server }
     }
 
     /// The URL of a path on this server.
@@ -160,34 +128,18 @@ pub struct Sim {
 
 impl Sim {
     pub async fn start(hmac_key: Option<&[u8]>, delay_ms: u64) -> Sim {
-        let sim = Simulator::new(SimConfig {
-            api_key: KEY.to_string(),
-            hmac_key: hmac_key.map(<[u8]>::to_vec),
-            default_delay: Duration::from_millis(delay_ms),
-        });
+        let sim =
+            Simulator::new(SimConfig { api_key: KEY.to_string(), hmac_key: hmac_key.map(<[u8]>::to_vec), default_delay: Duration::from_millis(delay_ms) });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = sim.spawn(listener);
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client");
-        Sim {
-            base,
-            sim,
-            client,
-            server,
-        }
+        let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().expect("client");
+        Sim { base, sim, client, server }
     }
 
     /// `POST /api/v1/jobs/createTask` with the key: (HTTP status, body).
     pub async fn create(&self, body: &Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .post(format!("{}/api/v1/jobs/createTask", self.base))
-            .bearer_auth(KEY)
-            .json(body);
+        let resp = self.client.post(format!("{}/api/v1/jobs/createTask", self.base)).bearer_auth(KEY).json(body);
         let resp = resp.send().await.expect("createTask");
         (resp.status().as_u16(), resp.json().await.expect("json"))
     }
@@ -195,27 +147,14 @@ impl Sim {
     /// Creates a task that must be accepted; returns its id.
     pub async fn create_ok(&self, body: &Value) -> String {
         let (status, answer) = self.create(body).await;
-        assert_eq!(
-            (status, answer["code"].as_i64()),
-            (200, Some(200)),
-            "{answer}"
-        );
-        answer["data"]["taskId"]
-            .as_str()
-            .expect("taskId")
-            .to_string()
+        assert_eq!((status, answer["code"].as_i64()), (200, Some(200)), "{answer}");
+        answer["data"]["taskId"].as_str().expect("taskId").to_string()
     }
 
     /// `GET /api/v1/jobs/recordInfo?taskId=` with the key: (HTTP status, body).
     pub async fn record(&self, task_id: &str) -> (u16, Value) {
         let url = format!("{}/api/v1/jobs/recordInfo?taskId={task_id}", self.base);
-        let resp = self
-            .client
-            .get(url)
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .expect("recordInfo");
+        let resp = self.client.get(url).bearer_auth(KEY).send().await.expect("recordInfo");
         (resp.status().as_u16(), resp.json().await.expect("json"))
     }
 
@@ -224,52 +163,27 @@ impl Sim {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let (_, answer) = self.record(task_id).await;
-            let state = answer["data"]["state"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let state = answer["data"]["state"].as_str().unwrap_or_default().to_string();
             if state == "success" || state == "fail" {
                 return answer["data"].clone();
             }
-            assert!(
-                ["waiting", "generating"].contains(&state.as_str()),
-                "unexpected answer {answer}"
-            );
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "task {task_id} did not finish: {answer}"
-            );
+            assert!(["waiting", "generating"].contains(&state.as_str()), "unexpected answer {answer}");
+            assert!(tokio::time::Instant::now() < deadline, "task {task_id} did not finish: {answer}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// A control API GET: (HTTP status, JSON body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
     /// `POST /sim/rules`; returns the rule id.
     pub async fn rule(&self, rule: Value) -> u64 {
-        let resp = self
-            .client
-            .post(format!("{}/sim/rules", self.base))
-            .json(&rule)
-            .send()
-            .await
-            .expect("rule");
+        let resp = self.client.post(format!("{}/sim/rules", self.base)).json(&rule).send().await.expect("rule");
         assert_eq!(resp.status(), 200);
-        resp.json::<Value>().await.expect("json")["id"]
-            .as_u64()
-            .expect("id")
+        resp.json::<Value>().await.expect("json")["id"].as_u64().expect("id")
     }
 
     /// A task's entry in `GET /sim/tasks`.

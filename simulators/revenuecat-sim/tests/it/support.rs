@@ -43,30 +43,17 @@ impl Receiver {
             let store = Arc::clone(&store);
             async move {
                 let (parts, body) = req.into_parts();
-                let raw = body
-                    .collect()
-                    .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
+                let raw = body.collect().await.map(http_body_util::Collected::to_bytes).unwrap_or_default();
                 let path = parts.uri.path().to_string();
                 let failing = path.starts_with("/fail");
-                store.lock().expect("lock").push(Received {
-                    path,
-                    headers: parts.headers,
-                    body: serde_json::from_slice(&raw).unwrap_or(Value::Null),
-                    raw,
-                });
+                store.lock().expect("lock").push(Received { path, headers: parts.headers, body: serde_json::from_slice(&raw).unwrap_or(Value::Null), raw });
                 let (status, text) = if failing { (500, "boom") } else { (200, "ok") };
                 let mut resp = hyper::Response::new(Full::new(Bytes::from(text)));
                 *resp.status_mut() = http::StatusCode::from_u16(status).expect("status");
                 resp
             }
         }));
-        Receiver {
-            base,
-            received,
-            server,
-        }
+        Receiver { base, received, server }
     }
 
     /// The URL of the webhook route.
@@ -87,11 +74,7 @@ impl Receiver {
             if got.len() >= n {
                 return got;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "expected {n} deliveries, got {}",
-                got.len()
-            );
+            assert!(tokio::time::Instant::now() < deadline, "expected {n} deliveries, got {}", got.len());
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -115,41 +98,19 @@ pub struct Sim {
 impl Sim {
     pub async fn start() -> Sim {
         let receiver = Receiver::start().await;
-        let sim = Simulator::new(SimConfig {
-            api_key: KEY.to_string(),
-            webhook_url: Some(receiver.webhook_url()),
-            webhook_authorization: WEBHOOK_AUTH.to_string(),
-        });
+        let sim =
+            Simulator::new(SimConfig { api_key: KEY.to_string(), webhook_url: Some(receiver.webhook_url()), webhook_authorization: WEBHOOK_AUTH.to_string() });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = sim.spawn(listener);
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client");
-        Sim {
-            base,
-            sim,
-            receiver,
-            client,
-            server,
-        }
+        let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().expect("client");
+        Sim { base, sim, receiver, client, server }
     }
 
     /// A control API POST: (HTTP status, JSON body).
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .expect("POST");
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
+        let resp = self.client.post(format!("{}{path}", self.base)).json(body).send().await.expect("POST");
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
     /// A control API POST that must answer 200; returns the body.
@@ -161,25 +122,12 @@ impl Sim {
 
     /// A control API GET: (HTTP status, JSON body).
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
     /// A REST call with `key` as the bearer token (none when `None`): the raw response.
-    pub async fn rest(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        key: Option<&str>,
-    ) -> reqwest::Response {
+    pub async fn rest(&self, method: reqwest::Method, path: &str, key: Option<&str>) -> reqwest::Response {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
             request = request.bearer_auth(key);
@@ -189,13 +137,7 @@ impl Sim {
 
     /// `GET /v1/subscribers/{id}` with the right key; must answer 200; returns the body.
     pub async fn subscriber(&self, app_user_id: &str) -> Value {
-        let resp = self
-            .rest(
-                reqwest::Method::GET,
-                &format!("/v1/subscribers/{app_user_id}"),
-                Some(KEY),
-            )
-            .await;
+        let resp = self.rest(reqwest::Method::GET, &format!("/v1/subscribers/{app_user_id}"), Some(KEY)).await;
         assert_eq!(resp.status(), 200);
         resp.json().await.expect("json")
     }

@@ -21,12 +21,17 @@ pub struct ModelChoice {
     pub high: ProviderModel,
 }
 
+impl Default for ModelChoice {
+    /// `google/nano-banana-edit` for `standard`, `nano-banana-pro` for `high`.
+    fn default() -> Self {
+        ModelChoice { standard: ProviderModel { name: "google/nano-banana-edit".into() }, high: ProviderModel { name: "nano-banana-pro".into() } }
+    }
+}
+
 impl ModelChoice {
     /// Reads the models from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let pick = |name: &'static str, default: &str| ProviderModel {
-            name: config::optional(name).unwrap_or_else(|| default.to_string()),
-        };
+        let pick = |name: &'static str, default: &str| ProviderModel { name: config::optional(name).unwrap_or_else(|| default.to_string()) };
         Ok(ModelChoice { standard: pick("KIE_MODEL_STANDARD", "google/nano-banana-edit"), high: pick("KIE_MODEL_HIGH", "nano-banana-pro") })
     }
 

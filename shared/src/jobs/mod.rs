@@ -6,6 +6,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod creation;
+mod lifecycle;
+
+pub use creation::{CreateOutcome, NewJob, StoredKey};
+pub use lifecycle::{Claim, DueJob};
+
 use crate::error::ApiError;
 use crate::styles::StyleChoice;
 use crate::time::rfc3339;
@@ -44,9 +50,7 @@ impl JobStatus {
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [JobStatus::Queued, JobStatus::Processing, JobStatus::Succeeded, JobStatus::Failed]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        [JobStatus::Queued, JobStatus::Processing, JobStatus::Succeeded, JobStatus::Failed].into_iter().find(|st| st.as_str() == s)
     }
 
     /// Queued or processing: holds a slot of the active-job limit.
@@ -183,7 +187,6 @@ pub fn is_id(id: &str) -> bool {
 pub struct CreateJobRequest {
     /// The upload to use.
     pub upload_id: String,
-    /// The style.
     pub style: StyleChoice,
 }
 
@@ -289,15 +292,35 @@ mod tests {
         assert_ne!(a.fingerprint(), b.fingerprint());
     }
 
+    /// A queued job of user `u`, deadline 900, no watch.
+    fn queued_job() -> Job {
+        Job {
+            job_id: "j".into(),
+            user_id: "u".into(),
+            status: JobStatus::Queued,
+            style: StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() },
+            credits_charged: 1,
+            refunded: false,
+            created_at: 0,
+            updated_at: 0,
+            completed_at: None,
+            upload_id: "up".into(),
+            input_key: "k".into(),
+            result_key: None,
+            error: None,
+            deadline_at: 900,
+            task_id: None,
+            callback_hash: None,
+            claim: None,
+            expires_at: None,
+            watch_at: None,
+            poll_seq: 0,
+        }
+    }
+
     #[test]
     fn the_reaper_looks_at_a_job_when_it_stalls_or_at_its_deadline() {
-        let style = StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() };
-        let mut job = Job {
-            job_id: "j".into(), user_id: "u".into(), status: JobStatus::Queued, style, credits_charged: 1,
-            refunded: false, created_at: 0, updated_at: 0, completed_at: None, upload_id: "up".into(),
-            input_key: "k".into(), result_key: None, error: None, deadline_at: 900, task_id: None,
-            callback_hash: None, claim: None, expires_at: None, watch_at: Some(60), poll_seq: 0,
-        };
+        let mut job = Job { watch_at: Some(60), ..queued_job() };
         assert_eq!(job.attention_at(), 60);
         assert!(!job.is_stalled(59) && job.is_stalled(60) && !job.is_stalled(901), "past the deadline it is reaped, not nudged");
         job.watch_at = Some(1_000);
@@ -309,13 +332,7 @@ mod tests {
 
     #[test]
     fn result_links_only_when_succeeded() {
-        let style = StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() };
-        let job = Job {
-            job_id: "j".into(), user_id: "u".into(), status: JobStatus::Queued, style, credits_charged: 1,
-            refunded: false, created_at: 0, updated_at: 0, completed_at: None, upload_id: "up".into(),
-            input_key: "k".into(), result_key: None, error: None, deadline_at: 900, task_id: None,
-            callback_hash: None, claim: None, expires_at: None, watch_at: None, poll_seq: 0,
-        };
+        let job = queued_job();
         let v = serde_json::to_value(job.view("in".into(), Some("out".into()))).unwrap();
         assert_eq!(v["result_url"], serde_json::Value::Null);
         assert_eq!(v["status"], "queued");

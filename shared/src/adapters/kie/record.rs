@@ -4,6 +4,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::provider::{FailReason, TaskState};
+
 /// The envelope every KIE answer has.
 #[derive(Debug, Deserialize)]
 pub struct Envelope {
@@ -15,22 +17,6 @@ pub struct Envelope {
     /// The payload.
     #[serde(default)]
     pub data: Value,
-}
-
-/// A task's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TaskState {
-    /// `waiting`, `queuing` or `generating`.
-    Pending,
-    /// Done, with result links.
-    Success(Vec<String>),
-    /// Failed, with KIE's code and message.
-    Fail {
-        /// `failCode` as text.
-        code: String,
-        /// `failMsg`.
-        message: String,
-    },
 }
 
 /// Reads `recordInfo`'s (or a callback's) `data`. Any unknown state is an
@@ -56,17 +42,21 @@ pub fn task_state(data: &Value) -> Result<TaskState, String> {
             }
             Ok(TaskState::Success(urls))
         }
-        Some("fail") => Ok(TaskState::Fail { code: text("failCode"), message: text("failMsg") }),
+        Some("fail") => {
+            // `failMsg` may quote the prompt: it is not kept.
+            let code = text("failCode");
+            Ok(TaskState::Fail { reason: fail_reason(&code), code })
+        }
         other => Err(format!("unknown task state {other:?}")),
     }
 }
 
-/// The contract's job error code for a provider failure code.
-pub fn job_error_code(fail_code: &str) -> &'static str {
+/// What a KIE failure code means for the job.
+pub fn fail_reason(fail_code: &str) -> FailReason {
     match fail_code.trim() {
-        "422" => "content_rejected",
-        "400" | "413" | "415" => "invalid_image",
-        _ => "provider_failed",
+        "422" => FailReason::Rejected,
+        "400" | "413" | "415" => FailReason::UnusableImage,
+        _ => FailReason::Provider,
     }
 }
 
@@ -80,7 +70,7 @@ mod tests {
         let ok = json!({"state": "success", "resultJson": "{\"resultUrls\":[\"https://x/1.png\"]}", "failCode": null});
         assert_eq!(task_state(&ok).unwrap(), TaskState::Success(vec!["https://x/1.png".into()]));
         let fail = json!({"state": "fail", "failCode": 422, "failMsg": "prohibited"});
-        assert_eq!(task_state(&fail).unwrap(), TaskState::Fail { code: "422".into(), message: "prohibited".into() });
+        assert_eq!(task_state(&fail).unwrap(), TaskState::Fail { reason: FailReason::Rejected, code: "422".into() });
         assert_eq!(task_state(&json!({"state": "queuing"})).unwrap(), TaskState::Pending);
         assert!(task_state(&json!({"state": "failed"})).is_err(), "`failed` is not a KIE state");
         assert!(task_state(&json!({"state": "success", "resultJson": null})).is_err());
@@ -90,9 +80,9 @@ mod tests {
 
     #[test]
     fn failure_codes_map_to_the_contract() {
-        assert_eq!(job_error_code("422"), "content_rejected");
-        assert_eq!(job_error_code("400"), "invalid_image");
-        assert_eq!(job_error_code("501"), "provider_failed");
-        assert_eq!(job_error_code(""), "provider_failed");
+        assert_eq!(fail_reason("422"), FailReason::Rejected);
+        assert_eq!(fail_reason("400"), FailReason::UnusableImage);
+        assert_eq!(fail_reason("501"), FailReason::Provider);
+        assert_eq!(fail_reason(""), FailReason::Provider);
     }
 }

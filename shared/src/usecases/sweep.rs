@@ -1,7 +1,7 @@
 //! The sweep of unused uploads: an upload no job took by its deadline is
 //! marked (so no job can take it any more), its object deleted, then its
 //! record. The same run empties the trash a deletion left behind when it
-//! was cut short (see `adapters::dynamo::trash`). Runs on a schedule on AWS
+//! was cut short (see `trash`). Runs on a schedule on AWS
 //! and on a timer in the local stack.
 //! Uploads are swept a few at a time, each within its own time budget, so
 //! one that fails (or hangs) is logged and left for the next run while the
@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use crate::adapters::dynamo::DynamoStore;
-use crate::adapters::dynamo::uploads::DueUpload;
-use crate::adapters::s3::PhotoStorage;
 use crate::error::StoreError;
+use crate::ports::{PhotoStore, TrashStore, UploadStore};
+use crate::uploads::DueUpload;
 
+/// Uploads handled per query.
+const BATCH: usize = 100;
 /// Uploads swept at once.
 const PARALLEL: usize = 8;
 /// The time one upload may take.
@@ -36,7 +37,13 @@ pub struct SweepReport {
 
 /// Deletes up to `batch` unused uploads whose deadline passed before `now`,
 /// starting none after `start_by` (the rest waits for the next run).
-pub async fn sweep_unused_uploads(store: &DynamoStore, photos: &PhotoStorage, now: i64, batch: usize, start_by: Instant) -> Result<SweepReport, StoreError> {
+pub async fn sweep_unused_uploads<S: UploadStore + Sync, P: PhotoStore + Sync>(
+    store: &S,
+    photos: &P,
+    now: i64,
+    batch: usize,
+    start_by: Instant,
+) -> Result<SweepReport, StoreError> {
     let due = store.due_uploads(now, batch).await?;
     let outcomes: Vec<_> = futures_util::stream::iter(due)
         .take_while(|_| std::future::ready(Instant::now() < start_by))
@@ -68,7 +75,7 @@ pub async fn sweep_unused_uploads(store: &DynamoStore, photos: &PhotoStorage, no
 /// Deletes the objects of up to `batch` trash items written before `before`
 /// (older than a stalled request could be), then the items; how many were
 /// emptied. One that fails is logged and left for the next run.
-pub async fn empty_trash(store: &DynamoStore, photos: &PhotoStorage, before: i64, batch: usize) -> Result<usize, StoreError> {
+pub async fn empty_trash<S: TrashStore + Sync, P: PhotoStore + Sync>(store: &S, photos: &P, before: i64, batch: usize) -> Result<usize, StoreError> {
     let mut emptied = 0;
     for trash in store.due_trash(before, batch).await? {
         let done = async {
@@ -85,11 +92,41 @@ pub async fn empty_trash(store: &DynamoStore, photos: &PhotoStorage, before: i64
 }
 
 /// Sweeps one upload: `false` when a job took it first.
-async fn sweep_one(store: &DynamoStore, photos: &PhotoStorage, upload: &DueUpload) -> Result<bool, StoreError> {
+async fn sweep_one<S: UploadStore + Sync, P: PhotoStore + Sync>(store: &S, photos: &P, upload: &DueUpload) -> Result<bool, StoreError> {
     if !store.mark_sweeping(upload).await? {
         return Ok(false);
     }
     photos.delete(std::slice::from_ref(&upload.s3_key)).await?;
     store.delete_upload_record(&upload.user_id, &upload.upload_id).await?;
     Ok(true)
+}
+
+/// One scheduled run: sweeps unused uploads in batches until none is due,
+/// only failures are left, or `budget` is nearly spent; then empties the
+/// trash older than `stall_seconds` (deletions that were cut short).
+pub async fn run<S, P>(store: &S, photos: &P, stall_seconds: i64, budget: Duration) -> Result<SweepReport, StoreError>
+where
+    S: UploadStore + TrashStore + Sync,
+    P: PhotoStore + Sync,
+{
+    let started = Instant::now();
+    let mut total = SweepReport::default();
+    loop {
+        let report = sweep_unused_uploads(store, photos, crate::time::now(), BATCH, started + budget).await?;
+        total.deleted += report.deleted;
+        total.taken += report.taken;
+        total.failed += report.failed;
+        // Failures wait for the next run.
+        let progress = report.deleted + report.taken;
+        if progress + report.failed < BATCH || progress == 0 || started.elapsed() > budget {
+            break;
+        }
+    }
+    if started.elapsed() < budget {
+        total.trash = empty_trash(store, photos, crate::time::now() - stall_seconds, BATCH).await?;
+    }
+    if total != SweepReport::default() {
+        tracing::info!(deleted = total.deleted, taken = total.taken, failed = total.failed, trash = total.trash, "swept unused uploads");
+    }
+    Ok(total)
 }

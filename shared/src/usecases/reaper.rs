@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::adapters::dynamo::pipeline::DueJob;
-use crate::adapters::sqs::{GenerationMessage, Step};
+use super::generation::{Pipeline, STEP_BUDGET};
 use crate::error::StoreError;
-use crate::generation::{Pipeline, STEP_BUDGET};
-use crate::jobs::{Job, JobError, JobStatus};
-use crate::kie::record::TaskState;
+use crate::jobs::{DueJob, Job, JobError, JobStatus};
+use crate::messages::{GenerationMessage, Step};
 use crate::object_keys::result_key;
+use crate::ports::{ImageProvider, PhotoStore, PipelineStore, Queue};
+use crate::provider::TaskState;
 
 /// How the reaper runs.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +70,13 @@ enum Tended {
 }
 
 /// One run: every due job, a few at a time, each within its budget.
-pub async fn run(pipeline: &Pipeline, now: i64, limits: ReaperLimits) -> Result<ReaperReport, StoreError> {
+pub async fn run<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, now: i64, limits: ReaperLimits) -> Result<ReaperReport, StoreError>
+where
+    S: PipelineStore + Sync,
+    P: PhotoStore + Sync,
+    Q: Queue<GenerationMessage> + Sync,
+    K: ImageProvider + Sync,
+{
     let started = std::time::Instant::now();
     let due = pipeline.store.due_jobs(now, limits.batch).await?;
     let outcomes: Vec<_> = futures_util::stream::iter(due)
@@ -102,7 +108,13 @@ pub async fn run(pipeline: &Pipeline, now: i64, limits: ReaperLimits) -> Result<
     Ok(report)
 }
 
-async fn tend(pipeline: &Pipeline, due: &DueJob, now: i64, limits: ReaperLimits) -> Result<Tended, StoreError> {
+async fn tend<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, due: &DueJob, now: i64, limits: ReaperLimits) -> Result<Tended, StoreError>
+where
+    S: PipelineStore + Sync,
+    P: PhotoStore + Sync,
+    Q: Queue<GenerationMessage> + Sync,
+    K: ImageProvider + Sync,
+{
     let Some(job) = pipeline.store.job(&due.user_id, &due.job_id).await? else { return Ok(Tended::Nothing) };
     if !job.status.is_active() {
         return Ok(Tended::Nothing); // finished since the index was read
@@ -119,9 +131,15 @@ async fn tend(pipeline: &Pipeline, due: &DueJob, now: i64, limits: ReaperLimits)
 
 /// A job past its deadline: one last look at the provider, else fail and
 /// refund it as `timed_out`.
-pub async fn reap(pipeline: &Pipeline, job: &Job, limits: ReaperLimits) -> Result<(), StoreError> {
+pub async fn reap<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, job: &Job, limits: ReaperLimits) -> Result<(), StoreError>
+where
+    S: PipelineStore + Sync,
+    P: PhotoStore + Sync,
+    Q: Queue<GenerationMessage> + Sync,
+    K: ImageProvider + Sync,
+{
     if let Some(task_id) = &job.task_id {
-        let look = tokio::time::timeout(limits.provider_check, pipeline.kie.record_info(task_id)).await;
+        let look = tokio::time::timeout(limits.provider_check, pipeline.provider.task_state(task_id)).await;
         if let Ok(Ok(state @ (TaskState::Success(_) | TaskState::Fail { .. }))) = look {
             return pipeline.settle(job, state).await;
         }
@@ -138,7 +156,13 @@ pub async fn reap(pipeline: &Pipeline, job: &Job, limits: ReaperLimits) -> Resul
 /// next run does not send it twice) and, for a started job, taking the
 /// claim or the poll chain over (so the old message, should it still come,
 /// steps aside). `false`: the job moved on meanwhile.
-async fn nudge(pipeline: &Pipeline, job: &Job, now: i64) -> Result<bool, StoreError> {
+async fn nudge<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, job: &Job, now: i64) -> Result<bool, StoreError>
+where
+    S: PipelineStore + Sync,
+    P: PhotoStore + Sync,
+    Q: Queue<GenerationMessage> + Sync,
+    K: ImageProvider + Sync,
+{
     let store = &pipeline.store;
     let settings = &pipeline.settings;
     let base = GenerationMessage::start(&job.user_id, &job.job_id);
@@ -171,3 +195,7 @@ async fn nudge(pipeline: &Pipeline, job: &Job, now: i64) -> Result<bool, StoreEr
     pipeline.send(message, 0).await?;
     Ok(true)
 }
+
+#[cfg(test)]
+#[path = "reaper_tests.rs"]
+mod tests;

@@ -6,42 +6,18 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::record::{Envelope, TaskState, task_state};
-
-/// What a failed call to KIE means for the job.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KieError {
-    /// 429, 455, 5xx or a network error: try again later, with backoff.
-    #[error("KIE is unavailable ({0})")]
-    Retryable(String),
-    /// 422: validation, which includes content moderation.
-    #[error("KIE rejected the content: {0}")]
-    Rejected(String),
-    /// 401, 402, 433: our account or key is at fault; operators must act.
-    #[error("KIE account problem (code {code}): {message}")]
-    Operator {
-        /// KIE's code.
-        code: i64,
-        /// KIE's message.
-        message: String,
-    },
-    /// Anything else (400, 404, 505, a malformed answer): do not retry.
-    #[error("KIE refused (code {code}): {message}")]
-    Fatal {
-        /// KIE's code (0 when there was none).
-        code: i64,
-        /// KIE's message.
-        message: String,
-    },
-}
+use super::models::ModelChoice;
+use super::record::{Envelope, task_state};
+use crate::ports::ImageProvider;
+use crate::provider::{ProviderError, TaskRequest, TaskState};
 
 /// Sorts a KIE code into what to do.
-pub fn classify(code: i64, message: String) -> KieError {
+pub fn classify(code: i64, message: String) -> ProviderError {
     match code {
-        429 | 455 | 500..=599 if code != 501 && code != 505 => KieError::Retryable(format!("code {code}: {message}")),
-        422 => KieError::Rejected(message),
-        401 | 402 | 433 => KieError::Operator { code, message },
-        _ => KieError::Fatal { code, message },
+        429 | 455 | 500..=599 if code != 501 && code != 505 => ProviderError::Retryable(format!("code {code}: {message}")),
+        422 => ProviderError::Rejected(message),
+        401 | 402 | 433 => ProviderError::Operator { code, message },
+        _ => ProviderError::Fatal { code, message },
     }
 }
 
@@ -54,6 +30,7 @@ pub struct KieClient {
     base_url: String,
     upload_base_url: String,
     api_key: String,
+    models: ModelChoice,
 }
 
 /// Results larger than this are refused.
@@ -73,7 +50,7 @@ pub fn downloadable(url: &reqwest::Url) -> bool {
 impl KieClient {
     /// A client for `base_url` (and KIE's file upload service at
     /// `upload_base_url`) with `api_key`.
-    pub fn new(base_url: String, upload_base_url: String, api_key: String) -> Self {
+    pub fn new(base_url: String, upload_base_url: String, api_key: String, models: ModelChoice) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
@@ -94,42 +71,11 @@ impl KieClient {
             .build()
             .expect("static client settings are valid");
         let trim = |u: String| u.trim_end_matches('/').to_string();
-        KieClient { http, downloads, base_url: trim(base_url), upload_base_url: trim(upload_base_url), api_key }
+        KieClient { http, downloads, base_url: trim(base_url), upload_base_url: trim(upload_base_url), api_key, models }
     }
 
-    /// Whether the provider cannot fetch `link` itself: the link points at a
-    /// loopback or private address (a local stack) while the provider is not
-    /// on this machine. Then the photo goes through KIE's file upload service.
-    pub fn cannot_reach(&self, link: &str) -> bool {
-        let host = |url: &str| url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or_default().to_string();
-        let private = |h: &str| match h.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
-            Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback(),
-            Err(_) => h == "localhost",
-        };
-        private(&host(link)) && !private(&host(&self.base_url))
-    }
-
-    /// Uploads a photo to KIE's file upload service; returns its download URL.
-    pub async fn upload_file(&self, bytes: Vec<u8>, file_name: &str) -> Result<String, KieError> {
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(file_name.to_string())
-            .mime_str("image/jpeg")
-            .map_err(|e| KieError::Fatal { code: 0, message: e.to_string() })?;
-        let form = reqwest::multipart::Form::new()
-            .part("file", part)
-            .text("uploadPath", "pro-portrait")
-            .text("fileName", file_name.to_string());
-        let url = format!("{}/api/file-stream-upload", self.upload_base_url);
-        let data = self.call(self.http.post(url).multipart(form)).await?;
-        data.get("downloadUrl")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| KieError::Fatal { code: 0, message: "the upload answered no downloadUrl".into() })
-    }
-
-    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, KieError> {
-        let resp = req.bearer_auth(&self.api_key).send().await.map_err(|e| KieError::Retryable(network(&e)))?;
+    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
+        let resp = req.bearer_auth(&self.api_key).send().await.map_err(|e| ProviderError::Retryable(network(&e)))?;
         let status = resp.status().as_u16() as i64;
         let envelope: Option<Envelope> = resp.json().await.ok();
         let (code, message) = match &envelope {
@@ -145,46 +91,83 @@ impl KieClient {
         }
         Ok(envelope.map(|e| e.data).unwrap_or_default())
     }
+}
 
-    /// Creates a task; returns its id.
-    pub async fn create_task(&self, body: &Value) -> Result<String, KieError> {
-        let data = self.call(self.http.post(format!("{}/api/v1/jobs/createTask", self.base_url)).json(body)).await?;
+impl ImageProvider for KieClient {
+    /// Whether the provider cannot fetch `link` itself: the link points at a
+    /// loopback or private address (a local stack) while the provider is not
+    /// on this machine. Then the photo goes through KIE's file upload service.
+    fn cannot_reach(&self, link: &str) -> bool {
+        let host = |url: &str| url.split("://").nth(1).unwrap_or(url).split(['/', ':']).next().unwrap_or_default().to_string();
+        let private = |h: &str| match h.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+            Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback(),
+            Err(_) => h == "localhost",
+        };
+        private(&host(link)) && !private(&host(&self.base_url))
+    }
+
+    /// Uploads a photo to KIE's file upload service; returns its download URL.
+    async fn upload_photo(&self, bytes: Vec<u8>, file_name: &str) -> Result<String, ProviderError> {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str("image/jpeg")
+            .map_err(|e| ProviderError::Fatal { code: 0, message: e.to_string() })?;
+        let form = reqwest::multipart::Form::new().part("file", part).text("uploadPath", "pro-portrait").text("fileName", file_name.to_string());
+        let url = format!("{}/api/file-stream-upload", self.upload_base_url);
+        let data = self.call(self.http.post(url).multipart(form)).await?;
+        data.get("downloadUrl")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::Fatal { code: 0, message: "the upload answered no downloadUrl".into() })
+    }
+
+    /// Creates a task on the quality's model; returns its id.
+    async fn create_task(&self, task: &TaskRequest) -> Result<String, ProviderError> {
+        let model = self.models.for_quality(&task.quality);
+        let body = model.create_task_body(&task.prompt, &task.image_url, &task.callback_url, &task.resolution);
+        let data = self.call(self.http.post(format!("{}/api/v1/jobs/createTask", self.base_url)).json(&body)).await?;
         data.get("taskId")
             .and_then(Value::as_str)
             .filter(|id| !id.is_empty())
             .map(str::to_string)
-            .ok_or_else(|| KieError::Fatal { code: 0, message: "createTask answered no taskId".into() })
+            .ok_or_else(|| ProviderError::Fatal { code: 0, message: "createTask answered no taskId".into() })
     }
 
     /// The task's state, as KIE says now.
-    pub async fn record_info(&self, task_id: &str) -> Result<TaskState, KieError> {
+    async fn task_state(&self, task_id: &str) -> Result<TaskState, ProviderError> {
         let task: String = form_urlencoded::byte_serialize(task_id.as_bytes()).collect();
         let url = format!("{}/api/v1/jobs/recordInfo?taskId={task}", self.base_url);
         let data = self.call(self.http.get(url)).await?;
-        task_state(&data).map_err(|message| KieError::Fatal { code: 0, message })
+        task_state(&data).map_err(|message| ProviderError::Fatal { code: 0, message })
     }
 
     /// Downloads a result (its link expires: do it at once): https only
     /// (plain http to this machine for the simulator), at most
     /// [`MAX_REDIRECTS`] redirects, and never more than [`MAX_RESULT_BYTES`]
     /// read, whatever the answer says its length is.
-    pub async fn download(&self, url: &str) -> Result<Vec<u8>, KieError> {
-        let refused = |message: &str| KieError::Fatal { code: 0, message: message.into() };
+    async fn download(&self, url: &str) -> Result<Vec<u8>, ProviderError> {
+        let refused = |message: &str| ProviderError::Fatal { code: 0, message: message.into() };
         let parsed = reqwest::Url::parse(url).map_err(|_| refused("the result link is not a URL"))?;
         if !downloadable(&parsed) {
             return Err(refused("the result link is not https"));
         }
-        let mut resp = self.downloads.get(parsed).send().await.map_err(|e| if e.is_redirect() { refused("the result link redirects too far or off https") } else { KieError::Retryable(network(&e)) })?;
+        let mut resp = self
+            .downloads
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| if e.is_redirect() { refused("the result link redirects too far or off https") } else { ProviderError::Retryable(network(&e)) })?;
         if !resp.status().is_success() {
             return Err(classify(resp.status().as_u16() as i64, "result download failed".into()));
         }
-        let too_large = || KieError::Fatal { code: 413, message: "result too large".into() };
+        let too_large = || ProviderError::Fatal { code: 413, message: "result too large".into() };
         if resp.content_length().is_some_and(|l| l as usize > MAX_RESULT_BYTES) {
             return Err(too_large());
         }
         // A chunked answer says no length: the limit holds while reading.
         let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| KieError::Retryable(network(&e)))? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| ProviderError::Retryable(network(&e)))? {
             if bytes.len() + chunk.len() > MAX_RESULT_BYTES {
                 return Err(too_large());
             }
@@ -196,7 +179,13 @@ impl KieClient {
 
 /// A network error without its URL (links carry signatures and secrets).
 fn network(err: &reqwest::Error) -> String {
-    if err.is_timeout() { "timeout".into() } else if err.is_connect() { "connection failed".into() } else { "network error".into() }
+    if err.is_timeout() {
+        "timeout".into()
+    } else if err.is_connect() {
+        "connection failed".into()
+    } else {
+        "network error".into()
+    }
 }
 
 #[cfg(test)]
@@ -205,11 +194,11 @@ mod tests {
 
     #[test]
     fn local_links_go_through_the_upload_service_only_for_a_remote_provider() {
-        let remote = KieClient::new("https://api.kie.ai".into(), "https://kieai.redpandaai.co".into(), "k".into());
+        let remote = KieClient::new("https://api.kie.ai".into(), "https://kieai.redpandaai.co".into(), "k".into(), ModelChoice::default());
         assert!(remote.cannot_reach("http://127.0.0.1:4566/bucket/users/u/x?X-Amz-Signature=1"));
         assert!(remote.cannot_reach("http://localhost:4566/b/k"));
         assert!(!remote.cannot_reach("https://bucket.s3.eu-west-1.amazonaws.com/users/u/x"));
-        let local = KieClient::new("http://127.0.0.1:9000".into(), "http://127.0.0.1:9000".into(), "k".into());
+        let local = KieClient::new("http://127.0.0.1:9000".into(), "http://127.0.0.1:9000".into(), "k".into(), ModelChoice::default());
         assert!(!local.cannot_reach("http://127.0.0.1:4566/bucket/k"), "a local simulator reaches local links");
     }
 
@@ -219,13 +208,13 @@ mod tests {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let sim = kie_sim::Simulator::new(kie_sim::SimConfig { api_key: "key".into(), hmac_key: None, default_delay: Duration::from_millis(10) });
         let server = sim.spawn(listener);
-        let client = KieClient::new(base.clone(), base.clone(), "key".into());
-        let url = client.upload_file(b"photo bytes".to_vec(), "job.jpg").await.unwrap();
+        let client = KieClient::new(base.clone(), base.clone(), "key".into(), ModelChoice::default());
+        let url = client.upload_photo(b"photo bytes".to_vec(), "job.jpg").await.unwrap();
         assert!(url.starts_with(&base), "{url}");
         let back = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
         assert_eq!(&back[..], b"photo bytes");
-        let wrong_key = KieClient::new(base.clone(), base, "nope".into());
-        assert!(matches!(wrong_key.upload_file(b"x".to_vec(), "a.jpg").await, Err(KieError::Operator { code: 401, .. })));
+        let wrong_key = KieClient::new(base.clone(), base, "nope".into(), ModelChoice::default());
+        assert!(matches!(wrong_key.upload_photo(b"x".to_vec(), "a.jpg").await, Err(ProviderError::Operator { code: 401, .. })));
         server.abort();
     }
 
@@ -258,7 +247,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_download_follows_few_redirects_and_stops_at_the_size_limit_while_reading() {
-        let client = KieClient::new("http://127.0.0.1:1".into(), "http://127.0.0.1:1".into(), "k".into());
+        let client = KieClient::new("http://127.0.0.1:1".into(), "http://127.0.0.1:1".into(), "k".into(), ModelChoice::default());
         // A chunked answer that never says its length, larger than the limit.
         let chunk = "x".repeat(1024 * 1024);
         let mut body = String::new();
@@ -267,26 +256,26 @@ mod tests {
         }
         body.push_str("0\r\n\r\n");
         let big = serve_raw(vec![format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n{body}")]).await;
-        assert!(matches!(client.download(&format!("{big}/r.png")).await, Err(KieError::Fatal { code: 413, .. })));
+        assert!(matches!(client.download(&format!("{big}/r.png")).await, Err(ProviderError::Fatal { code: 413, .. })));
         // A redirect off https is not followed.
         let off = serve_raw(vec!["HTTP/1.1 302 Found\r\nlocation: http://10.1.2.3/x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into()]).await;
-        assert!(matches!(client.download(&format!("{off}/r.png")).await, Err(KieError::Fatal { .. })));
+        assert!(matches!(client.download(&format!("{off}/r.png")).await, Err(ProviderError::Fatal { .. })));
         // Nor are more than three redirects.
         let hop = |to: &str| format!("HTTP/1.1 302 Found\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
         let loop_base = serve_raw(vec![hop("/a"), hop("/b"), hop("/c"), hop("/d"), hop("/e")]).await;
-        assert!(matches!(client.download(&format!("{loop_base}/r.png")).await, Err(KieError::Fatal { .. })));
-        assert!(matches!(client.download("http://example.com/r.png").await, Err(KieError::Fatal { .. })), "plain http elsewhere is not even tried");
+        assert!(matches!(client.download(&format!("{loop_base}/r.png")).await, Err(ProviderError::Fatal { .. })));
+        assert!(matches!(client.download("http://example.com/r.png").await, Err(ProviderError::Fatal { .. })), "plain http elsewhere is not even tried");
     }
 
     #[test]
     fn codes_are_sorted_by_what_to_do() {
-        assert!(matches!(classify(429, String::new()), KieError::Retryable(_)));
-        assert!(matches!(classify(455, String::new()), KieError::Retryable(_)));
-        assert!(matches!(classify(500, String::new()), KieError::Retryable(_)));
-        assert!(matches!(classify(422, String::new()), KieError::Rejected(_)));
-        assert!(matches!(classify(402, String::new()), KieError::Operator { code: 402, .. }));
-        assert!(matches!(classify(401, String::new()), KieError::Operator { .. }));
-        assert!(matches!(classify(404, String::new()), KieError::Fatal { .. }));
-        assert!(matches!(classify(505, String::new()), KieError::Fatal { .. }));
+        assert!(matches!(classify(429, String::new()), ProviderError::Retryable(_)));
+        assert!(matches!(classify(455, String::new()), ProviderError::Retryable(_)));
+        assert!(matches!(classify(500, String::new()), ProviderError::Retryable(_)));
+        assert!(matches!(classify(422, String::new()), ProviderError::Rejected(_)));
+        assert!(matches!(classify(402, String::new()), ProviderError::Operator { code: 402, .. }));
+        assert!(matches!(classify(401, String::new()), ProviderError::Operator { .. }));
+        assert!(matches!(classify(404, String::new()), ProviderError::Fatal { .. }));
+        assert!(matches!(classify(505, String::new()), ProviderError::Fatal { .. }));
     }
 }

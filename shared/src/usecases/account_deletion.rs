@@ -1,17 +1,16 @@
 //! Deleting an account for good: `DELETE /v1/me` and the support command's
 //! `delete-user` mark it and revoke its sessions at once, and queue the
-//! erasure; the deletion worker runs [`AccountEraser::erase`] until it
+//! erasure; the deletion worker runs [`AccountEraser::handle`] until it
 //! succeeds. Every step is idempotent, so a run that fails half-way is simply
 //! run again; the profile goes last, so a half-done deletion is still marked.
 //! [`verify_gone`] proves the result.
 
-use crate::adapters::dynamo::DynamoStore;
-use crate::adapters::s3::PhotoStorage;
-use crate::adapters::sqs::{DeletionMessage, DeletionQueue};
+use crate::credits::history::HistoryError;
 use crate::credits::user_hash;
 use crate::error::StoreError;
+use crate::messages::DeletionMessage;
 use crate::object_keys::UserObjects;
-use crate::revenuecat::RevenueCatClient;
+use crate::ports::{DeletionStore, PhotoStore, PurchaseHistory, Queue};
 
 /// What an erasure removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,7 +48,7 @@ pub enum EraseError {
     Store(#[from] StoreError),
     /// RevenueCat did not confirm the customer's deletion.
     #[error("RevenueCat: {0}")]
-    RevenueCat(#[from] crate::revenuecat::RevenueCatError),
+    RevenueCat(#[from] HistoryError),
     /// Something appeared while erasing (a late write); the next run takes it.
     #[error("left after erasing: {0:?}")]
     Incomplete(Leftovers),
@@ -58,27 +57,32 @@ pub enum EraseError {
 /// Starts a deletion: queues the erasure first (so nothing is lost if the
 /// rest fails), then marks the account and revokes every session. `false`:
 /// there was no such profile (the erasure still runs and finds nothing).
-pub async fn request_deletion(store: &DynamoStore, queue: &DeletionQueue, user_id: &str, now: i64) -> Result<bool, StoreError> {
-    queue.send(&DeletionMessage { user_id: user_id.to_string(), final_pass: false }).await?;
+pub async fn request_deletion<S: DeletionStore, Q: Queue<DeletionMessage>>(store: &S, queue: &Q, user_id: &str, now: i64) -> Result<bool, StoreError> {
+    queue.send(&DeletionMessage { user_id: user_id.to_string(), final_pass: false }, 0).await?;
     store.begin_deletion(user_id, now).await
 }
 
 /// The erasure, with what it needs.
 #[derive(Debug, Clone)]
-pub struct AccountEraser {
-    /// The table.
-    pub store: DynamoStore,
+pub struct AccountEraser<S, P, H, Q> {
+    /// The account's records.
+    pub store: S,
     /// The bucket.
-    pub photos: PhotoStorage,
-    /// RevenueCat's REST API, to delete the customer there too (`None`: not configured).
-    pub revenuecat: Option<RevenueCatClient>,
+    pub photos: P,
+    /// The store's purchase history, to delete the customer there too (`None`: not configured).
+    pub history: Option<H>,
     /// The key the deletion log hashes user ids with (and objects' prefixes
     /// are derived with).
     pub hash_key: Vec<u8>,
+    /// The deletion queue, for the final pass.
+    pub queue: Q,
+    /// How long after a completed erasure its final pass comes: after the
+    /// last upload link issued before the deletion expired.
+    pub final_pass_delay_secs: u32,
 }
 
 /// Deletes every object under every prefix of the user; how many there were.
-async fn delete_objects(photos: &PhotoStorage, objects: &UserObjects) -> Result<usize, StoreError> {
+async fn delete_objects<P: PhotoStore>(photos: &P, objects: &UserObjects) -> Result<usize, StoreError> {
     let mut deleted = 0;
     for prefix in objects.prefixes() {
         deleted += photos.delete_prefix(&prefix).await?;
@@ -87,7 +91,7 @@ async fn delete_objects(photos: &PhotoStorage, objects: &UserObjects) -> Result<
 }
 
 /// Every object left under the user's prefixes.
-async fn list_objects(photos: &PhotoStorage, objects: &UserObjects) -> Result<Vec<String>, StoreError> {
+async fn list_objects<P: PhotoStore>(photos: &P, objects: &UserObjects) -> Result<Vec<String>, StoreError> {
     let mut keys = Vec::new();
     for prefix in objects.prefixes() {
         keys.extend(photos.list(&prefix).await?);
@@ -95,7 +99,25 @@ async fn list_objects(photos: &PhotoStorage, objects: &UserObjects) -> Result<Ve
     Ok(keys)
 }
 
-impl AccountEraser {
+impl<S, P, H, Q> AccountEraser<S, P, H, Q>
+where
+    S: DeletionStore + Sync,
+    P: PhotoStore + Sync,
+    H: PurchaseHistory + Sync,
+    Q: Queue<DeletionMessage> + Sync,
+{
+    /// Handles one message: erases the account and, after a first pass,
+    /// queues the final one. `Err`: the message must be retried (every step
+    /// is idempotent, so the retry resumes where this one stopped).
+    pub async fn handle(&self, msg: &DeletionMessage, now: i64) -> Result<Erased, EraseError> {
+        let erased = self.erase(&msg.user_id, now).await?;
+        if !msg.final_pass {
+            // Retried whole if this fails: erasing again is harmless.
+            self.queue.send(&DeletionMessage { final_pass: true, ..msg.clone() }, self.final_pass_delay_secs).await?;
+        }
+        Ok(erased)
+    }
+
     /// Erases everything of `user_id`: objects, purchase records, every item
     /// of the partition, the RevenueCat customer, then the profile; then
     /// checks that nothing is left.
@@ -106,29 +128,18 @@ impl AccountEraser {
         store.begin_deletion(user_id, now).await?;
         let mut erased = Erased { objects: delete_objects(&self.photos, &objects).await?, items: 0 };
         erased.items += store.tombstone_purchases(user_id, now).await?;
-        let rest: Vec<_> = store
-            .partition_keys(user_id, None)
-            .await?
-            .into_iter()
-            .filter(|k| k.get("sk").and_then(|v| v.as_s().ok()).is_none_or(|sk| sk != "PROFILE"))
-            .collect();
-        erased.items += store.erase(&rest).await?;
-        if let Some(rc) = &self.revenuecat {
-            rc.delete_customer(user_id).await?;
+        erased.items += store.erase_records(user_id).await?;
+        if let Some(history) = &self.history {
+            history.delete_customer(user_id).await?;
         }
         // A result written while we erased (its job's write then failed) is removed now.
         erased.objects += delete_objects(&self.photos, &objects).await?;
-        if !store.partition_keys(user_id, Some("PROFILE")).await?.is_empty() {
-            store.finish_deletion(user_id, &user_hash(&self.hash_key, user_id), now).await?;
+        if store.finish_deletion(user_id, &user_hash(&self.hash_key, user_id), now).await? {
             erased.items += 1;
         }
         // The strongly consistent half of the verifier (the purchase index
         // lags on AWS; its records were deleted by key above).
-        let left = Leftovers {
-            items: store.partition_keys(user_id, None).await?.iter().filter_map(|k| k.get("sk")?.as_s().ok().cloned()).collect(),
-            purchases: 0,
-            objects: list_objects(&self.photos, &objects).await?,
-        };
+        let left = Leftovers { items: store.remaining_records(user_id).await?, purchases: 0, objects: list_objects(&self.photos, &objects).await? };
         if !left.is_empty() {
             return Err(EraseError::Incomplete(left));
         }
@@ -139,16 +150,14 @@ impl AccountEraser {
 /// Proves a user is gone: no item in the user's partition, no purchase
 /// record naming the user, no object under the user's prefixes (derived with
 /// `hash_key`, the app secret's `ip_hash_key`).
-pub async fn verify_gone(store: &DynamoStore, photos: &PhotoStorage, hash_key: &[u8], user_id: &str) -> Result<Leftovers, StoreError> {
-    let items = store
-        .partition_keys(user_id, None)
-        .await?
-        .iter()
-        .map(|k| k.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default())
-        .collect();
+pub async fn verify_gone<S: DeletionStore, P: PhotoStore>(store: &S, photos: &P, hash_key: &[u8], user_id: &str) -> Result<Leftovers, StoreError> {
     Ok(Leftovers {
-        items,
-        purchases: store.owned_purchase_keys(user_id).await?.len(),
+        items: store.remaining_records(user_id).await?,
+        purchases: store.owned_purchases(user_id).await?,
         objects: list_objects(photos, &UserObjects::new(hash_key, user_id)).await?,
     })
 }
+
+#[cfg(test)]
+#[path = "account_deletion_tests.rs"]
+mod tests;

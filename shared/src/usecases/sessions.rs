@@ -7,13 +7,15 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use super::access_token::{self, Claims};
-use super::keys::{KeyRing, Secrets};
-use super::refresh_token::RefreshToken;
-use super::session::{MAX_CONSUMED, RefreshDecision, SessionRecord};
+use crate::accounts::{NewAccount, Profile};
+pub use crate::auth::access_token::authenticate;
+use crate::auth::access_token::{self, Claims};
+use crate::auth::keys::{KeyRing, Secrets};
+use crate::auth::refresh_token::RefreshToken;
+use crate::auth::session::{MAX_CONSUMED, RefreshDecision, SessionRecord};
 use crate::config::Settings;
 use crate::error::{ApiError, unauthorized};
-use crate::ports::{AccountStore, NewAccount, Profile, SessionStore, SignupLimiter};
+use crate::ports::{AccountStore, SessionStore, SignupLimiter};
 use crate::rate_limit::Admission;
 use crate::time::rfc3339;
 
@@ -39,11 +41,7 @@ const SIGNUP_WINDOW_SECS: i64 = 3600;
 pub fn ip_key(secret: &[u8], ip: IpAddr) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(ip.to_string().as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn grant(keys: &KeyRing, settings: &Settings, refresh: &RefreshToken, now: i64) -> SessionGrant {
@@ -66,13 +64,8 @@ pub async fn sign_up<S: AccountStore + SignupLimiter>(
     now: i64,
 ) -> Result<SessionGrant, ApiError> {
     let key = ip_key(&secrets.ip_hash_key, source_ip);
-    if let Admission::Limited { retry_after_secs } =
-        store.admit_signup(&key, now, settings.signup_limit_per_hour, SIGNUP_WINDOW_SECS).await?
-    {
-        return Err(ApiError::RateLimited {
-            message: "Too many new accounts from this network. Try again later.".into(),
-            retry_after_secs,
-        });
+    if let Admission::Limited { retry_after_secs } = store.admit_signup(&key, now, settings.signup_limit_per_hour, SIGNUP_WINDOW_SECS).await? {
+        return Err(ApiError::RateLimited { message: "Too many new accounts from this network. Try again later.".into(), retry_after_secs });
     }
     let user_id = uuid::Uuid::new_v4().simple().to_string();
     let session_id = uuid::Uuid::new_v4().simple().to_string();
@@ -97,13 +90,7 @@ pub async fn sign_up<S: AccountStore + SignupLimiter>(
 /// gets the live token its successors lead to, as often as it is presented;
 /// a token used before the grace revokes the session; anything else is a
 /// plain 401. What happened is logged (never the token).
-pub async fn refresh<S: SessionStore>(
-    store: &S,
-    settings: &Settings,
-    secrets: &Secrets,
-    raw_token: &str,
-    now: i64,
-) -> Result<SessionGrant, ApiError> {
+pub async fn refresh<S: SessionStore>(store: &S, settings: &Settings, secrets: &Secrets, raw_token: &str, now: i64) -> Result<SessionGrant, ApiError> {
     let presented = RefreshToken::parse(raw_token).ok_or_else(refresh_rejected)?;
     let hash = presented.hash();
     let key = &secrets.ip_hash_key;
@@ -155,17 +142,15 @@ fn refresh_rejected() -> ApiError {
     ApiError::Unauthorized("The refresh token is invalid, used or revoked. Sign in again.".into())
 }
 
-/// The bearer token of a request's `Authorization` header, verified by
-/// signature only (and its lifetime: at most `max_lifetime` seconds).
-pub fn authenticate(keys: &KeyRing, authorization: Option<&str>, now: i64, max_lifetime: i64) -> Result<Claims, ApiError> {
-    let token = authorization
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(unauthorized)?;
-    access_token::verify(keys, token, now, max_lifetime).ok_or_else(unauthorized)
+/// Verified claims whose session is confirmed alive with one small read:
+/// 401 for a revoked or lapsed session, or a deleted account.
+pub async fn require_live<S: SessionStore>(store: &S, claims: Claims, now: i64) -> Result<Claims, ApiError> {
+    if !store.session_alive(&claims.sub, &claims.sid, now).await? {
+        return Err(unauthorized());
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]
-#[path = "service_tests.rs"]
+#[path = "sessions_tests.rs"]
 mod tests;

@@ -7,32 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// What a failed call means.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RevenueCatError {
-    /// 429, 5xx, a timeout or no connection: retry later.
-    #[error("RevenueCat is unavailable ({reason})")]
-    Unavailable {
-        /// Seconds RevenueCat asked us to wait (`Retry-After`), if it said.
-        retry_after_secs: Option<u64>,
-        /// What happened (status or error kind; no payload).
-        reason: String,
-    },
-    /// Any other status (a wrong key: 401): operators must act.
-    #[error("RevenueCat refused the call with HTTP {0}")]
-    Refused(u16),
-}
-
-/// One one-time purchase as RevenueCat lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StorePurchase {
-    /// The product id.
-    pub product_id: String,
-    /// The store's order id.
-    pub store_transaction_id: String,
-    /// Where it was made (`is_sandbox`; missing: unknown, which never grants).
-    pub environment: crate::credits::StoreEnvironment,
-}
+use crate::credits::history::{HistoryError, StorePurchase};
+use crate::ports::PurchaseHistory;
 
 #[derive(Deserialize)]
 struct CustomerInfo {
@@ -73,36 +49,35 @@ impl RevenueCatClient {
         RevenueCatClient { http, base_url: base_url.trim_end_matches('/').to_string(), api_key }
     }
 
-    fn url(&self, app_user_id: &str) -> Result<reqwest::Url, RevenueCatError> {
-        let mut url = reqwest::Url::parse(&self.base_url).map_err(|_| RevenueCatError::Refused(0))?;
-        url.path_segments_mut().map_err(|_| RevenueCatError::Refused(0))?.extend(["v1", "subscribers", app_user_id]);
+    fn url(&self, app_user_id: &str) -> Result<reqwest::Url, HistoryError> {
+        let mut url = reqwest::Url::parse(&self.base_url).map_err(|_| HistoryError::Refused(0))?;
+        url.path_segments_mut().map_err(|_| HistoryError::Refused(0))?.extend(["v1", "subscribers", app_user_id]);
         Ok(url)
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, RevenueCatError> {
-        let resp = req.bearer_auth(&self.api_key).send().await.map_err(|e| RevenueCatError::Unavailable {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, HistoryError> {
+        let resp = req.bearer_auth(&self.api_key).send().await.map_err(|e| HistoryError::Unavailable {
             retry_after_secs: None,
             reason: if e.is_timeout() { "timeout".into() } else { "no connection".into() },
         })?;
         let status = resp.status().as_u16();
         match status {
             200..=299 => Ok(resp),
-            429 | 500..=599 => Err(RevenueCatError::Unavailable {
+            429 | 500..=599 => Err(HistoryError::Unavailable {
                 retry_after_secs: resp.headers().get("retry-after").and_then(|v| v.to_str().ok()?.trim().parse().ok()),
                 reason: format!("HTTP {status}"),
             }),
-            _ => Err(RevenueCatError::Refused(status)),
+            _ => Err(HistoryError::Refused(status)),
         }
     }
+}
 
+impl PurchaseHistory for RevenueCatClient {
     /// The customer's one-time purchases. Creates the customer at RevenueCat
     /// when it does not exist, so it is called only with our own user ids.
-    pub async fn purchases(&self, app_user_id: &str) -> Result<Vec<StorePurchase>, RevenueCatError> {
+    async fn purchases(&self, app_user_id: &str) -> Result<Vec<StorePurchase>, HistoryError> {
         let resp = self.send(self.http.get(self.url(app_user_id)?)).await?;
-        let info: CustomerInfo = resp
-            .json()
-            .await
-            .map_err(|_| RevenueCatError::Unavailable { retry_after_secs: None, reason: "unreadable answer".into() })?;
+        let info: CustomerInfo = resp.json().await.map_err(|_| HistoryError::Unavailable { retry_after_secs: None, reason: "unreadable answer".into() })?;
         Ok(info
             .subscriber
             .non_subscriptions
@@ -122,9 +97,9 @@ impl RevenueCatClient {
     /// Deletes the customer and its purchase history at RevenueCat. A
     /// customer RevenueCat does not know (404) is as deleted as it gets, so a
     /// re-run of an erasure does not fail on it.
-    pub async fn delete_customer(&self, app_user_id: &str) -> Result<(), RevenueCatError> {
+    async fn delete_customer(&self, app_user_id: &str) -> Result<(), HistoryError> {
         match self.send(self.http.delete(self.url(app_user_id)?)).await {
-            Ok(_) | Err(RevenueCatError::Refused(404)) => Ok(()),
+            Ok(_) | Err(HistoryError::Refused(404)) => Ok(()),
             Err(e) => Err(e),
         }
     }

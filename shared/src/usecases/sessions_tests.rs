@@ -28,6 +28,9 @@ impl AccountStore for Memory {
         let alive = self.sessions.lock().unwrap().get(&(user.into(), sid.into())).is_some_and(|s| s.is_alive(now));
         Ok(alive.then(|| self.profiles.lock().unwrap().get(user).cloned()).flatten())
     }
+    async fn profile_record(&self, _user: &str) -> Result<Option<crate::accounts::ProfileRecord>, StoreError> {
+        Ok(None)
+    }
 }
 
 impl SessionStore for Memory {
@@ -49,6 +52,9 @@ impl SessionStore for Memory {
     async fn revoke(&self, user: &str, sid: &str) -> Result<(), StoreError> {
         self.sessions.lock().unwrap().remove(&(user.into(), sid.into()));
         Ok(())
+    }
+    async fn session_alive(&self, user: &str, sid: &str, now: i64) -> Result<bool, StoreError> {
+        Ok(self.sessions.lock().unwrap().get(&(user.into(), sid.into())).is_some_and(|s| s.is_alive(now)))
     }
 }
 
@@ -137,7 +143,7 @@ async fn a_chain_of_refreshes_and_the_first_token_again_lead_to_the_live_token()
 async fn a_token_that_was_never_issued_changes_nothing() {
     let (store, s, k) = (Memory::default(), settings(), secrets());
     let real = sign_up(&store, &s, &k, IP, 1_000).await.unwrap();
-    let parsed = super::super::refresh_token::RefreshToken::parse(&real.refresh_token).unwrap();
+    let parsed = crate::auth::refresh_token::RefreshToken::parse(&real.refresh_token).unwrap();
     // The ids are public (the access token shows them); the secret part is made up.
     let forged = format!("rt1.{}.{}.{}", parsed.user_id, parsed.session_id, URL_SAFE_NO_PAD.encode([7u8; 32]));
     for at in [1_001, 5_000] {

@@ -12,18 +12,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::adapters::dynamo::DynamoStore;
-use crate::adapters::dynamo::pipeline::Claim;
-use crate::adapters::s3::PhotoStorage;
-use crate::object_keys::{result_key, upload_of};
-use crate::adapters::sqs::{GenerationMessage, GenerationQueue, Step};
 use crate::config::{self, ConfigError};
 use crate::error::StoreError;
-use crate::jobs::{Job, JobError, JobStatus};
-use crate::kie::client::{KieClient, KieError};
-use crate::kie::models::ModelChoice;
-use crate::kie::record::{TaskState, job_error_code};
+use crate::jobs::{Claim, Job, JobError, JobStatus};
+use crate::messages::{GenerationMessage, Step};
+use crate::object_keys::{result_key, upload_of};
 use crate::photo_clean::Rewriter;
+use crate::ports::{ImageProvider, PhotoStore, PipelineStore, Queue};
+use crate::provider::{FailReason, ProviderError, TaskRequest, TaskState};
 
 /// The pipeline's settings.
 #[derive(Debug, Clone)]
@@ -75,19 +71,17 @@ impl PipelineSettings {
     }
 }
 
-/// Everything the pipeline talks to.
+/// Everything the pipeline talks to, each behind its port.
 #[derive(Debug, Clone)]
-pub struct Pipeline {
+pub struct Pipeline<S, P, Q, K> {
     /// Jobs.
-    pub store: DynamoStore,
+    pub store: S,
     /// Photos and results.
-    pub photos: PhotoStorage,
+    pub photos: P,
     /// Follow-up steps.
-    pub queue: GenerationQueue,
-    /// The provider.
-    pub kie: KieClient,
-    /// Which model each quality uses.
-    pub models: ModelChoice,
+    pub queue: Q,
+    /// The image provider.
+    pub provider: K,
     /// Settings.
     pub settings: PipelineSettings,
     /// Photo rewrites, a few at a time.
@@ -109,7 +103,13 @@ fn job_error(code: &str, message: &str) -> JobError {
     JobError { code: code.into(), message: message.into() }
 }
 
-impl Pipeline {
+impl<S, P, Q, K> Pipeline<S, P, Q, K>
+where
+    S: PipelineStore + Sync,
+    P: PhotoStore + Sync,
+    Q: Queue<GenerationMessage> + Sync,
+    K: ImageProvider + Sync,
+{
     /// Runs one step. `Err` means "try this message again later" (SQS makes
     /// it visible again after its visibility timeout; the dead-letter queue
     /// catches one that keeps failing).
@@ -180,12 +180,12 @@ impl Pipeline {
         }
         let link_ttl = (job.deadline_at - now).max(60) as u64 + 300;
         let mut link = self.photos.presign_get(&job.input_key, Duration::from_secs(link_ttl)).await?;
-        if self.kie.cannot_reach(&link) {
+        if self.provider.cannot_reach(&link) {
             // A local stack with the real provider: hand KIE the bytes instead of a link.
             let Some(clean) = self.photos.read(&job.input_key).await? else { return Ok(()) };
-            match self.kie.upload_file(clean, &format!("{}.jpg", job.job_id)).await {
+            match self.provider.upload_photo(clean, &format!("{}.jpg", job.job_id)).await {
                 Ok(url) => link = url,
-                Err(KieError::Retryable(why)) => return Err(StoreError::Unavailable(why)),
+                Err(ProviderError::Retryable(why)) => return Err(StoreError::Unavailable(why)),
                 Err(err) => return self.fail_for(&job, err).await,
             }
         }
@@ -194,9 +194,14 @@ impl Pipeline {
             // Ids were valid at creation; a catalog change since must not strand a paid job.
             return self.fail(&job, job_error("provider_failed", "This style is no longer offered; the credits were refunded.")).await;
         };
-        let model = self.models.for_quality(&job.style.quality);
-        let body = model.create_task_body(&style.prompt(), &link, &callback, style.quality.resolution);
-        match self.kie.create_task(&body).await {
+        let task = TaskRequest {
+            quality: job.style.quality.clone(),
+            resolution: style.quality.resolution.to_string(),
+            prompt: style.prompt(),
+            image_url: link,
+            callback_url: callback,
+        };
+        match self.provider.create_task(&task).await {
             Ok(task_id) => {
                 let (now, first) = (crate::time::now(), self.settings.poll_delay(0));
                 if self.store.store_task_id(&job, claim, &task_id, now, self.settings.watch(now, first)).await? {
@@ -204,7 +209,7 @@ impl Pipeline {
                 }
                 Ok(())
             }
-            Err(KieError::Retryable(why)) if attempt < self.settings.create_retries => {
+            Err(ProviderError::Retryable(why)) if attempt < self.settings.create_retries => {
                 // Back off with jitter, handing the claim to the delayed retry.
                 let next_claim = uuid::Uuid::new_v4().simple().to_string();
                 let delay = (2u32.pow(attempt.min(6)) * 2).min(900) + rand::random::<u32>() % 3;
@@ -233,11 +238,11 @@ impl Pipeline {
         if crate::time::now() > job.deadline_at {
             return Ok(()); // the reaper settles it
         }
-        match self.kie.record_info(&task_id).await {
-            Ok(TaskState::Pending) | Err(KieError::Retryable(_)) if msg.step == Step::Poll => self.next_poll(&job, msg).await,
-            Ok(TaskState::Pending) | Err(KieError::Retryable(_)) => Ok(()),
+        match self.provider.task_state(&task_id).await {
+            Ok(TaskState::Pending) | Err(ProviderError::Retryable(_)) if msg.step == Step::Poll => self.next_poll(&job, msg).await,
+            Ok(TaskState::Pending) | Err(ProviderError::Retryable(_)) => Ok(()),
             // Right after createTask the task may not be visible yet.
-            Err(KieError::Fatal { code: 404, .. }) if msg.step == Step::Poll && msg.attempt < 2 => self.next_poll(&job, msg).await,
+            Err(ProviderError::Fatal { code: 404, .. }) if msg.step == Step::Poll && msg.attempt < 2 => self.next_poll(&job, msg).await,
             Ok(state) => self.settle(&job, state).await,
             Err(err) => self.fail_for(&job, err).await,
         }
@@ -259,24 +264,18 @@ impl Pipeline {
     pub async fn settle(&self, job: &Job, state: TaskState) -> Result<(), StoreError> {
         match state {
             TaskState::Success(urls) => self.succeed(job, &urls[0]).await,
-            TaskState::Fail { code, message } => {
+            TaskState::Fail { reason, code } => {
                 tracing::info!(job_id = %job.job_id, fail_code = %code, "the provider failed the task");
-                let text = match job_error_code(&code) {
-                    "content_rejected" => "The photo or style was rejected by content moderation; the credits were refunded.",
-                    "invalid_image" => "The photo could not be used; the credits were refunded.",
-                    _ => "The headshot could not be generated; the credits were refunded.",
-                };
-                let _ = message; // the provider's text may quote the prompt: not stored
-                self.fail(job, job_error(job_error_code(&code), text)).await
+                self.fail(job, reason.job_error()).await
             }
             TaskState::Pending => Ok(()),
         }
     }
 
     async fn succeed(&self, job: &Job, url: &str) -> Result<(), StoreError> {
-        let bytes = match self.kie.download(url).await {
+        let bytes = match self.provider.download(url).await {
             Ok(bytes) => bytes,
-            Err(KieError::Retryable(_)) => return Err(StoreError::Unavailable("result download failed".into())),
+            Err(ProviderError::Retryable(_)) => return Err(StoreError::Unavailable("result download failed".into())),
             Err(err) => return self.fail_for(job, err).await,
         };
         let content_type = match imagesize::image_type(&bytes) {
@@ -297,15 +296,15 @@ impl Pipeline {
         }
     }
 
-    async fn fail_for(&self, job: &Job, err: KieError) -> Result<(), StoreError> {
+    async fn fail_for(&self, job: &Job, err: ProviderError) -> Result<(), StoreError> {
         let error = match &err {
-            KieError::Rejected(_) => job_error("content_rejected", "The photo or style was rejected by content moderation; the credits were refunded."),
-            KieError::Operator { code, .. } => {
+            ProviderError::Rejected(_) => FailReason::Rejected.job_error(),
+            ProviderError::Operator { code, .. } => {
                 // Meant for an alarm: our provider account needs a person.
                 tracing::error!(alert = "kie_account", kie_code = code, job_id = %job.job_id, "KIE account problem: generation is failing");
                 job_error("provider_failed", "The headshot service is unavailable; the credits were refunded.")
             }
-            _ => job_error("provider_failed", "The headshot could not be generated; the credits were refunded."),
+            _ => FailReason::Provider.job_error(),
         };
         tracing::warn!(job_id = %job.job_id, error = %err, "job failed at the provider");
         self.fail(job, error).await
@@ -327,6 +326,10 @@ impl Pipeline {
 
     /// Queues a step, delivered after `delay` seconds.
     pub(crate) async fn send(&self, msg: GenerationMessage, delay: u32) -> Result<(), StoreError> {
-        self.queue.send_delayed(&msg, delay).await
+        self.queue.send(&msg, delay).await
     }
 }
+
+#[cfg(test)]
+#[path = "generation_tests.rs"]
+mod tests;

@@ -1,0 +1,147 @@
+//! The table's schema in one place: every key, index name and index key the
+//! adapter writes or queries. One table; what a user owns lives under
+//! `pk = USER#<id>`.
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | profile | `USER#<user>` | `PROFILE` |
+//! | session | `USER#<user>` | `SESSION#<session>` |
+//! | ledger entry | `USER#<user>` | `LEDGER#<uuid v7>` |
+//! | upload | `USER#<user>` | `UPLOAD#<upload>` |
+//! | job | `USER#<user>` | `JOB#<job: uuid v7, so newest sorts last>` |
+//! | idempotency key | `USER#<user>` | `IDEM#<key>` |
+//! | per-user rate limit | `USER#<user>` | `RATE#<action>` |
+//! | trash | `USER#<user>` | `TRASH#<job>` |
+//! | sign-up counter | `SIGNUP#<hmac of ip>` | `SIGNUP` |
+//! | purchase | `PURCHASE#<hmac of transaction id>` | `PURCHASE` |
+//! | webhook event | `RCEVENT#<event id>` | `RCEVENT` |
+//! | unknown user's event | `ORPHAN#<hmac of user id>` | `RCEVENT#<event id>` |
+//! | deletion log | `DELETION_LOG` | `<time>#<hmac of user id>` |
+//!
+//! `GSI1` finds: unused uploads by day and deadline (`UPLOADS_UNUSED#<day>`),
+//! jobs by id (`JOBID#<job>`: the provider's callback names no user),
+//! purchases by owner (`PURCHASES#<user>`), trash by age (`TRASH`).
+//! `GSI2` lists active jobs by the time the reaper must look at them
+//! (`ACTIVE_JOBS`). `expires_at` (Unix seconds) is the TTL attribute;
+//! DynamoDB deletes expired items late (the emulator never), so reads ignore them.
+
+use super::attrs::{Item, item, s};
+use crate::jobs::Job;
+use crate::time::rfc3339;
+
+/// The table's TTL attribute.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// The first global secondary index.
+pub const GSI1: &str = "GSI1";
+/// The second global secondary index (active jobs).
+pub const GSI2: &str = "GSI2";
+/// The sort key of a profile.
+pub const PROFILE: &str = "PROFILE";
+/// The `GSI2` partition of active jobs.
+pub const ACTIVE_JOBS: &str = "ACTIVE_JOBS";
+/// The `GSI1` partition of trash items.
+pub const TRASH: &str = "TRASH";
+/// The partition of the deletion log.
+pub const DELETION_LOG_PK: &str = "DELETION_LOG";
+
+/// A primary key.
+fn key(pk: String, sk: String) -> Item {
+    item([("pk", s(pk)), ("sk", s(sk))])
+}
+
+/// The partition key of everything a user owns.
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+
+/// The key of a user's profile.
+pub fn profile_key(user_id: &str) -> Item {
+    key(user_pk(user_id), PROFILE.into())
+}
+
+/// The key of a session.
+pub fn session_key(user_id: &str, session_id: &str) -> Item {
+    key(user_pk(user_id), format!("SESSION#{session_id}"))
+}
+
+/// The sort key of a ledger row.
+pub fn ledger_sk(id: &str) -> String {
+    format!("LEDGER#{id}")
+}
+
+/// The key of a job record.
+pub fn job_key(user_id: &str, job_id: &str) -> Item {
+    key(user_pk(user_id), format!("JOB#{job_id}"))
+}
+
+/// A job's `GSI1` partition: found by id alone.
+pub fn job_id_index(job_id: &str) -> String {
+    format!("JOBID#{job_id}")
+}
+
+/// A job's `GSI2` sort key: when the reaper must look at it (see
+/// [`Job::attention_at`]) with `watch_at` as its watch time, then its ids.
+pub fn attention_sk(job: &Job, watch_at: Option<i64>) -> String {
+    let at = Job { watch_at, ..job.clone() }.attention_at();
+    format!("{at:012}#{}#{}", job.user_id, job.job_id)
+}
+
+/// The key of an idempotency key.
+pub fn idempotency_key(user_id: &str, idempotency_key: &str) -> Item {
+    key(user_pk(user_id), format!("IDEM#{idempotency_key}"))
+}
+
+/// The key of an upload record.
+pub fn upload_key(user_id: &str, upload_id: &str) -> Item {
+    key(user_pk(user_id), format!("UPLOAD#{upload_id}"))
+}
+
+/// The `GSI1` partition of the uploads that must be used by a day.
+pub fn unused_uploads_index(unix: i64) -> String {
+    format!("UPLOADS_UNUSED#{}", &rfc3339(unix)[..10])
+}
+
+/// The key of a trash item.
+pub fn trash_key(user_id: &str, name: &str) -> Item {
+    key(user_pk(user_id), format!("{TRASH}#{name}"))
+}
+
+/// The key of a per-user rate limit's log.
+pub fn rate_key(user_id: &str, action: &str) -> Item {
+    key(user_pk(user_id), format!("RATE#{action}"))
+}
+
+/// The key of a source's sign-up log.
+pub fn signup_key(ip_key: &str) -> Item {
+    key(format!("SIGNUP#{ip_key}"), "SIGNUP".into())
+}
+
+/// The key of a purchase record.
+pub fn purchase_key(txn_hash: &str) -> Item {
+    key(format!("PURCHASE#{txn_hash}"), "PURCHASE".into())
+}
+
+/// The transaction hash a purchase record's `pk` names.
+pub fn purchase_hash(pk: &str) -> &str {
+    pk.trim_start_matches("PURCHASE#")
+}
+
+/// A purchase's `GSI1` partition: its owner.
+pub fn owner_index(user_id: &str) -> String {
+    format!("PURCHASES#{user_id}")
+}
+
+/// The key of a webhook event's dedupe record.
+pub fn event_key(event_id: &str) -> Item {
+    key(format!("RCEVENT#{event_id}"), "RCEVENT".into())
+}
+
+/// The key of an event for a user we do not have.
+pub fn orphan_event_key(user_hash: &str, event_id: &str) -> Item {
+    key(format!("ORPHAN#{user_hash}"), format!("RCEVENT#{event_id}"))
+}
+
+/// The key of a deletion log entry.
+pub fn deletion_log_key(now: i64, user_hash: &str) -> Item {
+    key(DELETION_LOG_PK.into(), format!("{}#{user_hash}", rfc3339(now)))
+}

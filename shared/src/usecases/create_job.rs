@@ -1,0 +1,141 @@
+//! `POST /v1/jobs`: checks the upload by its bytes, then charges the price,
+//! records the job and takes the upload in one transaction, copies the photo
+//! into the job's own key (out of `uploads/`, which a lifecycle rule empties,
+//! and out of reach of the upload's link), then queues the generation. If
+//! queueing fails the job is failed and refunded at once, so no credit is
+//! ever lost. An `Idempotency-Key` makes a retry return the same job, charged
+//! once.
+
+use crate::app::App;
+use crate::auth::access_token::Claims;
+use crate::error::{ApiError, unauthorized};
+use crate::jobs::{CreateJobRequest, CreateOutcome, Job, JobError, JobStatus, MAX_ACTIVE_JOBS, NewJob, is_id, new_job_id};
+use crate::messages::GenerationMessage;
+use crate::object_keys::UserObjects;
+use crate::ports::{JobStore, PhotoStore, PipelineStore, Queue, SessionStore, UploadStore};
+use crate::uploads::HeaderCheck;
+use crate::usecases::jobs::view;
+use crate::usecases::sessions::require_live;
+use crate::usecases::uploads::inspect;
+
+fn upload_not_found() -> ApiError {
+    ApiError::NotFound("No such upload: upload the photo first with POST /v1/uploads.".into())
+}
+
+/// Creates the job `create` asks for (under `idempotency_key`, if any) and
+/// answers the contract's `Job`.
+pub async fn create_job<S, P, G, D>(
+    app: &App<S, P, G, D>,
+    claims: &Claims,
+    create: &CreateJobRequest,
+    idempotency_key: Option<&str>,
+    now: i64,
+) -> Result<serde_json::Value, ApiError>
+where
+    S: JobStore + UploadStore + PipelineStore + SessionStore + Sync,
+    P: PhotoStore + Sync,
+    G: Queue<GenerationMessage> + Sync,
+{
+    let style = create.style.resolve().map_err(|e| ApiError::ValidationFailed(format!("{e}.")))?;
+    let store = &app.store;
+    if !is_id(&create.upload_id) {
+        require_live(store, claims.clone(), now).await?;
+        return Err(upload_not_found());
+    }
+
+    // The real guard: the emulator (and a misbehaving client) can store anything.
+    let objects = UserObjects::new(&app.secrets.ip_hash_key, &claims.sub);
+    let upload_key = objects.upload(&create.upload_id);
+    match inspect(&app.photos, &upload_key).await? {
+        // A job took it (and its copy), so the object is gone: the
+        // transaction tells a retry under the same key from a second use.
+        None if store.upload_state(&claims.sub, &create.upload_id).await? == Some(true) => {}
+        None => {
+            require_live(store, claims.clone(), now).await?;
+            return Err(upload_not_found());
+        }
+        Some(HeaderCheck::Unusable(why)) => return Err(ApiError::ValidationFailed(why)),
+        Some(HeaderCheck::NeedMore) => return Err(ApiError::internal("header check gave no verdict")),
+        Some(HeaderCheck::Usable { .. }) => {}
+    }
+
+    let settings = &app.settings;
+    let job = Job {
+        input_key: objects.job_photo(&create.upload_id),
+        job_id: new_job_id(),
+        user_id: claims.sub.clone(),
+        status: JobStatus::Queued,
+        style: create.style.clone(),
+        credits_charged: style.credits(),
+        refunded: false,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+        upload_id: create.upload_id.clone(),
+        result_key: None,
+        error: None,
+        deadline_at: now + settings.job_deadline_seconds,
+        task_id: None,
+        callback_hash: None,
+        claim: None,
+        expires_at: (settings.result_retention_days > 0).then(|| now + settings.result_retention_days * 86_400),
+        // The worker must claim it by then, or the reaper sends its start again.
+        watch_at: Some(now + settings.stall_seconds),
+        poll_seq: 0,
+    };
+    let fingerprint = create.fingerprint();
+    let new = NewJob { job: &job, session_id: &claims.sid, idempotency: idempotency_key.map(|k| (k, fingerprint.as_str())), now };
+    match store.create_job(&new).await? {
+        CreateOutcome::Created => {}
+        CreateOutcome::SessionGone => return Err(unauthorized()),
+        CreateOutcome::UploadUnavailable => {
+            return Err(match store.upload_state(&claims.sub, &create.upload_id).await? {
+                None => upload_not_found(),
+                Some(_) => ApiError::ValidationFailed("This upload was already used by another job; upload the photo again.".into()),
+            });
+        }
+        CreateOutcome::ProfileRefused => {
+            let (credits, active) = store.balance_and_active(&claims.sub).await?;
+            return Err(if active >= MAX_ACTIVE_JOBS {
+                ApiError::RateLimited { message: format!("{MAX_ACTIVE_JOBS} headshots are already being made; wait for one to finish."), retry_after_secs: 30 }
+            } else {
+                ApiError::InsufficientCredits(format!("This style costs {} credits and the balance is {credits}; buy credits first.", job.credits_charged))
+            });
+        }
+        CreateOutcome::KeyUsed(stored) => {
+            if stored.fingerprint != fingerprint {
+                return Err(ApiError::Conflict("This Idempotency-Key was used with a different request.".into()));
+            }
+            let earlier = store
+                .job_with_live_session(&claims.sub, &claims.sid, &stored.job_id, now)
+                .await?
+                .ok_or_else(unauthorized)?
+                .ok_or_else(|| ApiError::NotFound("The job this Idempotency-Key created was deleted.".into()))?;
+            if earlier.status == JobStatus::Queued {
+                // The first request may have died before queueing it; a
+                // second start is harmless (only one run can claim the job).
+                app.queue.send(&GenerationMessage::start(&earlier.user_id, &earlier.job_id), 0).await?;
+            }
+            return view(&app.photos, &earlier).await;
+        }
+    }
+
+    // The job's own copy; should this step fail or be lost, the worker makes it.
+    match app.photos.copy(&upload_key, &job.input_key).await {
+        // Best effort: the lifecycle rule removes what is left.
+        Ok(true) => {
+            if let Err(err) = app.photos.delete(std::slice::from_ref(&upload_key)).await {
+                tracing::warn!(job_id = %job.job_id, error = %err, "a used upload was left for the lifecycle rule");
+            }
+        }
+        Ok(false) => tracing::warn!(job_id = %job.job_id, "the upload went before the job's copy was made"),
+        Err(err) => tracing::warn!(job_id = %job.job_id, error = %err, "the job's copy of its photo is left to the worker"),
+    }
+    if let Err(err) = app.queue.send(&GenerationMessage::start(&job.user_id, &job.job_id), 0).await {
+        tracing::error!(job_id = %job.job_id, error = %err, "could not queue a paid job: failing and refunding it");
+        let reason = JobError { code: "provider_failed".into(), message: "The job could not be started; its credits were refunded.".into() };
+        store.fail_and_refund(&job, &reason, crate::time::now()).await?;
+        return Err(ApiError::Unavailable("The job could not be started and was refunded; please retry.".into()));
+    }
+    view(&app.photos, &job).await
+}
