@@ -33,7 +33,7 @@ import sys
 import time
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, NoRegionError
 
 PROVIDER_KEYS = [
     # (JSON field, environment variable, required, what it is)
@@ -112,7 +112,8 @@ def main():
                         help="end a webhook value rotation: remove revenuecat_webhook_auth_previous")
     args = parser.parse_args()
 
-    client = boto3.client("secretsmanager", region_name=args.region)
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    client = boto3.client("secretsmanager", region_name=region)
     try:
         current = client.get_secret_value(SecretId=args.name)
     except ClientError as err:
@@ -169,4 +170,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except NoRegionError:
+        sys.exit("init-secret: no AWS region: give --region, or set AWS_REGION")
+    except ClientError as err:
+        sys.exit(f"init-secret: {err}")
