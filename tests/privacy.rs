@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 /// Every attribute each kind of item may hold; anything else is a leak.
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let common = ["pk", "sk", "entity"];
-    let kinds: [(&str, &[&str]); 13] = [
+    let kinds: [(&str, &[&str]); 15] = [
         ("user", &["user_id", "credits", "created_at", "active_jobs", "purchased", "owed", "purchases", "deleting"]),
         ("session", &["user_id", "session_id", "expires_at", "live_hashes", "consumed", "previous_hash", "rotated_at"]),
         ("ledger", &["user_id", "amount", "reason", "reference", "created_at"]),
@@ -74,6 +74,9 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("idempotency_key", &["user_id", "idempotency_key", "fingerprint", "job_id", "created_at", "expires_at"]),
         ("rate_limit", &["hits", "expires_at"]),
         ("signup_limit", &["hits", "expires_at"]),
+        // Service-wide, no user: the provider's task rate and the day's spend.
+        ("provider_tasks", &["hits", "expires_at"]),
+        ("provider_spend", &["spent", "expires_at"]),
         ("purchase", &["user_id", "product_id", "credits", "state", "updated_at", "gsi1pk", "gsi1sk"]),
         ("revenuecat_event", &["type", "outcome", "created_at", "expires_at"]),
         ("unknown_user_event", &["type", "product_id", "created_at", "expires_at"]),

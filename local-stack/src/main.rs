@@ -176,6 +176,13 @@ fn main() -> Result<(), BoxError> {
             let hmac_key = std::env::var("KIE_WEBHOOK_HMAC_KEY").ok().map(String::into_bytes);
             let delay_ms = std::env::var("KIE_SIM_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
             let sim = kie_sim::Simulator::new(kie_sim::SimConfig { api_key: key, hmac_key, default_delay: std::time::Duration::from_millis(delay_ms) });
+            // `KIE_SIM_RATE_LIMIT=20/10`: the simulated account refuses (429) tasks over 20 per 10 s, as KIE does.
+            if let Some((tasks, secs)) = std::env::var("KIE_SIM_RATE_LIMIT")
+                .ok()
+                .and_then(|v| Some((v.split_once('/')?.0.trim().parse().ok()?, v.split_once('/')?.1.trim().parse().ok()?)))
+            {
+                sim.limit_rate(tasks, std::time::Duration::from_secs(secs));
+            }
             tasks.push(sim.spawn(tokio::net::TcpListener::from_std(listener)?));
         }
         if let Some((listener, _, api_key)) = revenuecat_sim {

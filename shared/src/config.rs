@@ -47,6 +47,15 @@ pub struct Settings {
     /// Seconds past its expected next step after which the reaper sends a
     /// job's step again (`STALL_SECONDS`).
     pub stall_seconds: i64,
+    /// Upload links one user may get per sliding hour (`UPLOADS_PER_HOUR`).
+    pub uploads_per_hour: u32,
+    /// Jobs one user may create per sliding hour (`JOBS_PER_HOUR`), beside
+    /// the limit of 3 active at once.
+    pub jobs_per_hour: u32,
+    /// The provider spend allowed per UTC day, in millionths of a US dollar
+    /// (`DAILY_SPEND_LIMIT_USD`, in dollars; 0: no ceiling). Past it, new
+    /// jobs are refused; running jobs finish.
+    pub daily_spend_limit_micro_usd: i64,
 }
 
 /// The contract caps access tokens at 15 minutes.
@@ -69,6 +78,9 @@ impl Settings {
             free_credits: parsed("FREE_CREDITS", 0)?,
             result_retention_days: parsed("RESULT_RETENTION_DAYS", 0)?,
             stall_seconds: parsed("STALL_SECONDS", 60)?,
+            uploads_per_hour: parsed("UPLOADS_PER_HOUR", 60)?,
+            jobs_per_hour: parsed("JOBS_PER_HOUR", 30)?,
+            daily_spend_limit_micro_usd: dollars("DAILY_SPEND_LIMIT_USD", 50.0)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -93,6 +105,8 @@ impl Settings {
             "must be 1 to 840, leaving the reaper's interval inside the contract's 15 minutes",
         )?;
         check((1..=600).contains(&self.stall_seconds), "STALL_SECONDS", "must be 1 to 600")?;
+        check((1..=1000).contains(&self.uploads_per_hour), "UPLOADS_PER_HOUR", "must be 1 to 1000")?;
+        check((1..=1000).contains(&self.jobs_per_hour), "JOBS_PER_HOUR", "must be 1 to 1000")?;
         check(
             (1..=23 * 3600).contains(&self.unused_upload_seconds),
             "UNUSED_UPLOAD_SECONDS",
@@ -118,6 +132,16 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 /// An optional variable: `None` when unset or empty.
 pub fn optional(name: &'static str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// An amount of US dollars (`12.5`), in millionths, or `default` when unset.
+fn dollars(name: &'static str, default: f64) -> Result<i64, ConfigError> {
+    let usd: f64 = parsed(name, default)?;
+    if !(0.0..=1_000_000.0).contains(&usd) {
+        return Err(ConfigError { name, problem: "must be 0 (no ceiling) to 1000000 US dollars".into() });
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Ok((usd * 1_000_000.0).round() as i64)
 }
 
 /// A variable parsed as `T`, or `default` when unset.

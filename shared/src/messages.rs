@@ -35,12 +35,16 @@ pub struct GenerationMessage {
     /// For a poll: the number of its chain (see `Job::poll_seq`).
     #[serde(default)]
     pub seq: u32,
+    /// For a start that waited for the provider's task rate: the clean
+    /// photo is stored already.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub photo_ready: bool,
 }
 
 impl GenerationMessage {
     /// The first step of a new job.
     pub fn start(user_id: &str, job_id: &str) -> Self {
-        GenerationMessage { user_id: user_id.into(), job_id: job_id.into(), step: Step::Start, attempt: 0, claim: None, seq: 0 }
+        GenerationMessage { user_id: user_id.into(), job_id: job_id.into(), step: Step::Start, attempt: 0, claim: None, seq: 0, photo_ready: false }
     }
 }
 

@@ -116,6 +116,14 @@ async fn run() -> Result<bool, String> {
     all.extend(checks::storage::check(&facts, &logs, &storage).await?);
     let (dead_letters, dead_letter_lines) = checks::dead_letters::check(&stack, &storage, &facts, &logs).await?;
     all.push(dead_letters);
+    // The simulated KIE account refuses tasks over 20 per 10 s (KIE_SIM_RATE_LIMIT): the
+    // workers' shared task rate must keep every createTask under it, however many run.
+    let mut rate = checks::Check::new("no createTask refused for the account's task rate");
+    let refused = kie.as_ref().and_then(|k| k.stats["rate_refusals"].as_u64()).unwrap_or(0);
+    if refused > 0 {
+        rate.fail(format!("{refused} createTask call(s) refused with 429 for the rate"));
+    }
+    all.push(rate.with_note(format!("{} createTask calls", kie.as_ref().and_then(|k| k.stats["create_calls"].as_u64()).unwrap_or(0))));
 
     let outcomes = checks::jobs::outcomes(&facts, &logs);
     report::print(&report::Summary {

@@ -376,6 +376,9 @@ pub fn stack_settings() -> shared::config::Settings {
         free_credits: var("FREE_CREDITS").parse().unwrap(),
         result_retention_days: var("RESULT_RETENTION_DAYS").parse().unwrap(),
         stall_seconds: var("STALL_SECONDS").parse().unwrap(),
+        uploads_per_hour: 60,
+        jobs_per_hour: 30,
+        daily_spend_limit_micro_usd: 50_000_000,
     }
 }
 
@@ -394,6 +397,18 @@ pub async fn stack_context(settings: shared::config::Settings) -> shared::contex
 /// Runs `route` in-process (the same `respond` the Lambda runs) on a request
 /// built like the local API server builds it; the status and JSON body.
 pub async fn call_route(route: &impl shared::http::Route, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+    let (status, _, json) = call_route_full(route, method, path, headers, body).await;
+    (status, json)
+}
+
+/// [`call_route`], with the response's headers.
+pub async fn call_route_full(
+    route: &impl shared::http::Route,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, lambda_http::http::HeaderMap, Value) {
     let mut builder = lambda_http::http::Request::builder().method(method).uri(path);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
@@ -406,7 +421,7 @@ pub async fn call_route(route: &impl shared::http::Route, method: &str, path: &s
         lambda_http::Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
         _ => Value::Null,
     };
-    (resp.status().as_u16(), json)
+    (resp.status().as_u16(), resp.headers().clone(), json)
 }
 
 /// Runs the operators' `support` command against the test stack.

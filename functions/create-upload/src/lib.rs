@@ -38,9 +38,7 @@ impl Route for CreateUpload {
         let claims = app.claims(request::authorization(&req))?;
         let (content_type, length) = request::typed::<UploadRequest>(body)?.validate()?;
         let now = shared::time::now();
-        let issued =
-            uploads::create_upload(&app.store, &app.photos, &app.secrets.ip_hash_key, &claims, content_type, length, app.settings.unused_upload_seconds, now)
-                .await?;
+        let issued = uploads::create_upload(app, &claims, content_type, length, now).await?;
         let headers = issued.put.headers.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect();
         let upload = Upload { upload_id: issued.upload_id, upload_url: issued.put.url, method: "PUT", headers, expires_at: rfc3339(issued.expires_at) };
         Ok(response::json(201, &upload))

@@ -3,6 +3,7 @@
 //! only for the ports it uses.
 
 mod accounts;
+mod budget;
 mod deletion;
 mod history;
 mod jobs;
@@ -18,6 +19,7 @@ mod trash;
 mod uploads;
 
 pub use accounts::AccountStore;
+pub use budget::ProviderBudget;
 pub use deletion::DeletionStore;
 pub use history::PurchaseHistory;
 pub use jobs::JobStore;

@@ -12,6 +12,9 @@ pub trait ImageProvider {
     /// Hands the provider the photo's bytes; returns the link it fetches from.
     fn upload_photo(&self, bytes: Vec<u8>, file_name: &str) -> impl Future<Output = Result<String, ProviderError>> + Send;
 
+    /// What `task` costs at the provider, in millionths of a US dollar.
+    fn price_micro_usd(&self, task: &TaskRequest) -> i64;
+
     /// Creates a task; returns its id.
     fn create_task(&self, task: &TaskRequest) -> impl Future<Output = Result<String, ProviderError>> + Send;
 

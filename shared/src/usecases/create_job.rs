@@ -12,7 +12,8 @@ use crate::error::{ApiError, unauthorized};
 use crate::jobs::{CreateJobRequest, CreateOutcome, Job, JobError, JobStatus, MAX_ACTIVE_JOBS, NewJob, is_id, new_job_id};
 use crate::messages::GenerationMessage;
 use crate::object_keys::UserObjects;
-use crate::ports::{JobStore, PhotoStore, PipelineStore, Queue, SessionStore, UploadStore};
+use crate::ports::{ActionLimiter, JobStore, PhotoStore, PipelineStore, ProviderBudget, Queue, SessionStore, UploadStore};
+use crate::rate_limit::Admission;
 use crate::uploads::HeaderCheck;
 use crate::usecases::jobs::view;
 use crate::usecases::sessions::require_live;
@@ -32,7 +33,7 @@ pub async fn create_job<S, P, G, D>(
     now: i64,
 ) -> Result<serde_json::Value, ApiError>
 where
-    S: JobStore + UploadStore + PipelineStore + SessionStore + Sync,
+    S: JobStore + UploadStore + PipelineStore + SessionStore + ActionLimiter + ProviderBudget + Sync,
     P: PhotoStore + Sync,
     G: Queue<GenerationMessage> + Sync,
 {
@@ -60,6 +61,7 @@ where
     }
 
     let settings = &app.settings;
+    admit(app, claims, now).await?;
     let job = Job {
         input_key: objects.job_photo(&create.upload_id),
         job_id: new_job_id(),
@@ -134,8 +136,35 @@ where
     if let Err(err) = app.queue.send(&GenerationMessage::start(&job.user_id, &job.job_id), 0).await {
         tracing::error!(job_id = %job.job_id, error = %err, "could not queue a paid job: failing and refunding it");
         let reason = JobError { code: "provider_failed".into(), message: "The job could not be started; its credits were refunded.".into() };
-        store.fail_and_refund(&job, &reason, crate::time::now()).await?;
+        let now = crate::time::now();
+        if store.fail_and_refund(&job, &reason, now).await? {
+            super::generation::finished(&job, Some(&reason), now);
+        }
         return Err(ApiError::Unavailable("The job could not be started and was refunded; please retry.".into()));
     }
     view(&app.photos, &job).await
+}
+
+/// The ceilings a creation passes before anything is charged: the day's
+/// provider spend (503 until the next UTC day, and an alarm), and the
+/// caller's creations per hour (429).
+async fn admit<S, P, G, D>(app: &App<S, P, G, D>, claims: &Claims, now: i64) -> Result<(), ApiError>
+where
+    S: SessionStore + ActionLimiter + ProviderBudget + Sync,
+{
+    let limit = app.settings.daily_spend_limit_micro_usd;
+    if limit > 0 && app.store.spent(&crate::time::rfc3339(now)[..10]).await? >= limit {
+        tracing::error!(alert = "spend_ceiling", "the daily provider spend ceiling is reached: new jobs are refused until midnight UTC");
+        let retry_after_secs = u64::try_from(86_400 - now.rem_euclid(86_400)).unwrap_or(3600);
+        return Err(ApiError::UnavailableFor {
+            message: "Headshots are paused until tomorrow (UTC): the service reached its daily capacity. Nothing was charged.".into(),
+            retry_after_secs,
+        });
+    }
+    // The counter lives in the caller's records: only behind a live session.
+    require_live(&app.store, claims.clone(), now).await?;
+    if let Admission::Limited { retry_after_secs } = app.store.admit_user_action(&claims.sub, "create_job", now, app.settings.jobs_per_hour, 3600).await? {
+        return Err(ApiError::RateLimited { message: format!("At most {} headshots an hour; try again later.", app.settings.jobs_per_hour), retry_after_secs });
+    }
+    Ok(())
 }

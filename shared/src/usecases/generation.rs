@@ -18,8 +18,9 @@ use crate::jobs::{Claim, Job, JobError, JobStatus};
 use crate::messages::{GenerationMessage, Step};
 use crate::object_keys::{result_key, upload_of};
 use crate::photo_clean::Rewriter;
-use crate::ports::{ImageProvider, PhotoStore, PipelineStore, Queue};
+use crate::ports::{ImageProvider, PhotoStore, PipelineStore, ProviderBudget, Queue};
 use crate::provider::{FailReason, ProviderError, TaskRequest, TaskState};
+use crate::rate_limit::Admission;
 
 /// The pipeline's settings.
 #[derive(Debug, Clone)]
@@ -35,6 +36,11 @@ pub struct PipelineSettings {
     pub stall_seconds: i64,
     /// Photos decoded at once by one worker (`DECODE_CONCURRENCY`).
     pub decode_concurrency: usize,
+    /// Provider tasks the whole service may create per `task_window_secs`
+    /// (`KIE_TASKS_PER_WINDOW`, KIE's 20).
+    pub task_limit: u32,
+    /// The window of [`PipelineSettings::task_limit`] (`KIE_TASK_WINDOW_SECONDS`, KIE's 10).
+    pub task_window_secs: i64,
 }
 
 /// The time one worker step may take; the worker abandons a step past it
@@ -58,6 +64,8 @@ impl PipelineSettings {
             create_retries: config::parsed("CREATE_RETRIES", 5)?,
             stall_seconds: settings.stall_seconds,
             decode_concurrency: config::parsed("DECODE_CONCURRENCY", 2)?,
+            task_limit: config::parsed("KIE_TASKS_PER_WINDOW", 20)?,
+            task_window_secs: config::parsed("KIE_TASK_WINDOW_SECONDS", 10)?,
         })
     }
 
@@ -88,6 +96,17 @@ pub struct Pipeline<S, P, Q, K> {
     pub rewriter: Rewriter,
 }
 
+/// The one line per job that ends it (succeeded, or failed and refunded with
+/// `error`): what the operators' metrics count (outcome, reason, generation
+/// time, credits refunded). No user id, no link.
+pub fn finished(job: &Job, error: Option<&JobError>, now: i64) {
+    let generation_ms = (now - job.created_at).max(0) * 1000;
+    match error {
+        None => tracing::info!(job_id = %job.job_id, outcome = "succeeded", generation_ms, refunded = 0, "job finished"),
+        Some(e) => tracing::info!(job_id = %job.job_id, outcome = "failed", reason = %e.code, generation_ms, refunded = job.credits_charged, "job finished"),
+    }
+}
+
 /// The SHA-256 (base64url) under which a callback secret is stored.
 pub fn secret_hash(secret: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
@@ -105,7 +124,7 @@ fn job_error(code: &str, message: &str) -> JobError {
 
 impl<S, P, Q, K> Pipeline<S, P, Q, K>
 where
-    S: PipelineStore + Sync,
+    S: PipelineStore + ProviderBudget + Sync,
     P: PhotoStore + Sync,
     Q: Queue<GenerationMessage> + Sync,
     K: ImageProvider + Sync,
@@ -120,13 +139,13 @@ where
         match msg.step {
             Step::Start => {
                 let claim = msg.claim.clone().unwrap_or_else(|| message_id.to_string());
-                self.start(job, &claim, msg.attempt).await
+                self.start(job, &claim, msg.attempt, msg.photo_ready).await
             }
             Step::Poll | Step::Callback => self.check(job, msg).await,
         }
     }
 
-    async fn start(&self, job: Job, claim: &str, attempt: u32) -> Result<(), StoreError> {
+    async fn start(&self, job: Job, claim: &str, attempt: u32, photo_ready: bool) -> Result<(), StoreError> {
         let now = crate::time::now();
         let resumable = |job: &Job| job.status == JobStatus::Processing && job.claim.as_deref() == Some(claim) && job.task_id.is_none();
         if job.status != JobStatus::Queued && !resumable(&job) {
@@ -147,7 +166,7 @@ where
                 };
             }
         }
-        let outcome = self.provide(&job, claim, &secret, attempt, now).await;
+        let outcome = self.provide(&job, claim, &secret, attempt, photo_ready, now).await;
         if outcome.is_err() {
             // The step is retried from the queue: let the retry claim the job at once.
             if let Err(err) = self.store.release_lease(&job, claim).await {
@@ -159,11 +178,12 @@ where
 
     /// The claimed part of a start: the clean photo, the provider task, the
     /// first poll (or the delayed retry of a refused `createTask`).
-    async fn provide(&self, job: &Job, claim: &str, secret: &str, attempt: u32, now: i64) -> Result<(), StoreError> {
+    #[allow(clippy::too_many_arguments)]
+    async fn provide(&self, job: &Job, claim: &str, secret: &str, attempt: u32, photo_ready: bool, now: i64) -> Result<(), StoreError> {
         let job = job.clone();
-        // A retry of a refused `createTask` comes after the photo was cleaned
-        // (the refusal came after the clean copy was stored): not again.
-        if attempt == 0 {
+        // A retry of a refused `createTask`, or a start that waited for the
+        // task rate, comes after the photo was cleaned: not again.
+        if attempt == 0 && !photo_ready {
             // The photo leaves our storage only without metadata.
             let Some(original) = self.job_photo(&job).await? else {
                 return self.fail(&job, job_error("invalid_image", "The photo is missing.")).await;
@@ -201,6 +221,16 @@ where
             image_url: link,
             callback_url: callback,
         };
+        // The provider's task rate, shared by every worker: past it, the
+        // start waits (a delayed start holds the claim); it is no failure.
+        let settings = &self.settings;
+        if let Admission::Limited { retry_after_secs } = self.store.admit_provider_task(now, settings.task_limit, settings.task_window_secs + 1).await? {
+            let delay = u32::try_from(retry_after_secs).unwrap_or(900).clamp(1, 900) + rand::random::<u32>() % 2;
+            return self
+                .hand_on(&job, claim, delay, GenerationMessage { attempt, photo_ready: true, ..GenerationMessage::start(&job.user_id, &job.job_id) })
+                .await;
+        }
+        self.store.add_spend(&crate::time::rfc3339(now)[..10], self.provider.price_micro_usd(&task)).await?;
         match self.provider.create_task(&task).await {
             Ok(task_id) => {
                 let (now, first) = (crate::time::now(), self.settings.poll_delay(0));
@@ -211,17 +241,22 @@ where
             }
             Err(ProviderError::Retryable(why)) if attempt < self.settings.create_retries => {
                 // Back off with jitter, handing the claim to the delayed retry.
-                let next_claim = uuid::Uuid::new_v4().simple().to_string();
                 let delay = (2u32.pow(attempt.min(6)) * 2).min(900) + rand::random::<u32>() % 3;
-                if self.store.pass_claim(&job, claim, &next_claim, self.settings.watch(crate::time::now(), delay)).await? {
-                    tracing::warn!(job_id = %job.job_id, %why, attempt, delay, "createTask refused: retrying later");
-                    let retry = GenerationMessage { attempt: attempt + 1, claim: Some(next_claim), ..GenerationMessage::start(&job.user_id, &job.job_id) };
-                    self.send(retry, delay).await?;
-                }
-                Ok(())
+                tracing::warn!(job_id = %job.job_id, %why, attempt, delay, "createTask refused: retrying later");
+                self.hand_on(&job, claim, delay, GenerationMessage { attempt: attempt + 1, ..GenerationMessage::start(&job.user_id, &job.job_id) }).await
             }
             Err(err) => self.fail_for(&job, err).await,
         }
+    }
+
+    /// Hands the claim of run `claim` to a start `next` delivered after
+    /// `delay` seconds (if the run still holds it).
+    async fn hand_on(&self, job: &Job, claim: &str, delay: u32, next: GenerationMessage) -> Result<(), StoreError> {
+        let next_claim = uuid::Uuid::new_v4().simple().to_string();
+        if self.store.pass_claim(job, claim, &next_claim, self.settings.watch(crate::time::now(), delay)).await? {
+            self.send(GenerationMessage { claim: Some(next_claim), ..next }, delay).await?;
+        }
+        Ok(())
     }
 
     async fn check(&self, job: Job, msg: &GenerationMessage) -> Result<(), StoreError> {
@@ -286,7 +321,9 @@ where
         };
         let key = result_key(&job.input_key, &job.job_id);
         self.photos.put(&key, bytes, content_type).await?;
-        if self.store.complete_success(job, &key, crate::time::now()).await? {
+        let now = crate::time::now();
+        if self.store.complete_success(job, &key, now).await? {
+            finished(job, None, now);
             return Ok(());
         }
         // Not ours to finish: keep the object only if this very result is the job's.
@@ -312,7 +349,11 @@ where
 
     /// Fails a job and refunds it (once: a settled job is left as it is).
     pub async fn fail(&self, job: &Job, error: JobError) -> Result<(), StoreError> {
-        self.store.fail_and_refund(job, &error, crate::time::now()).await.map(|_| ())
+        let now = crate::time::now();
+        if self.store.fail_and_refund(job, &error, now).await? {
+            finished(job, Some(&error), now);
+        }
+        Ok(())
     }
 
     /// Schedules the poll after `msg`, if `msg`'s chain is still the live one.

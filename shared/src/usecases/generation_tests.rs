@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::photo_clean::has_exif;
-use crate::ports::{DeletionStore, LedgerStore};
+use crate::ports::{DeletionStore, LedgerStore, ProviderBudget};
 use crate::usecases::memory::{Fault, TestPipeline, balanced, paid_job, pipeline, stored, tiny_jpeg};
 use crate::usecases::reaper::{self, ReaperLimits, ReaperReport};
 
@@ -265,5 +265,33 @@ async fn a_result_arriving_while_the_account_is_deleted_is_not_kept() {
     let job_now = stored(&p, &job).await;
     assert_eq!((job_now.status, job_now.result_key), (JobStatus::Processing, None), "no write into an account being deleted");
     assert_eq!(p.photos.read(&result_key(&job.input_key, &job.job_id)).await.unwrap(), None, "the result was removed again");
+    assert_eq!(balanced(&p.store, &job.user_id).await, 2);
+}
+
+#[tokio::test]
+async fn a_start_past_the_provider_task_rate_waits_and_is_not_failed() {
+    let mut p = pipeline();
+    p.settings.task_limit = 1;
+    let (first, _) = started(&p).await;
+    let (job, start) = paid_job(&p, crate::time::now()).await;
+    p.run(&start, "m2").await.unwrap();
+
+    assert_eq!(p.provider.asked().len(), 1, "no second task inside the window");
+    let waiting = stored(&p, &job).await;
+    assert_eq!((waiting.status, waiting.task_id.as_deref(), waiting.error.as_ref()), (JobStatus::Processing, None, None), "waiting, not failed");
+    let mut queued = sent(&p);
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let (later, delay) = queued.remove(0);
+    assert!((10..=13).contains(&delay), "after the window (+1 s margin): {delay}");
+    assert_eq!((later.step, later.attempt, later.photo_ready), (Step::Start, 0, true), "the same start, its retries untouched, its photo kept");
+    assert_eq!(later.claim, waiting.claim, "the delayed start holds the claim");
+    assert_eq!(p.store.spent(&crate::time::rfc3339(crate::time::now())[..10]).await.unwrap(), 20_000, "only the created task is spent");
+
+    // Once a slot is free (here: a larger limit), the delayed start creates the task.
+    p.settings.task_limit = 2;
+    p.provider.create_answers(Ok("task-2"));
+    p.run(&later, "m3").await.unwrap();
+    assert_eq!(stored(&p, &job).await.task_id.as_deref(), Some("task-2"));
+    assert_eq!(stored(&p, &first).await.task_id.as_deref(), Some("task-1"));
     assert_eq!(balanced(&p.store, &job.user_id).await, 2);
 }

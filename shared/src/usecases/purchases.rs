@@ -78,7 +78,10 @@ impl<S: PurchaseStore + Sync> Purchases<'_, S> {
         for user_id in ours(&p.users) {
             let grant = Grant { event: Some(ev), user_id: &user_id, txn_hash: &hash, product_id: &p.product_id, credits, now };
             match self.store.grant_purchase(&grant).await? {
-                GrantOutcome::Granted { .. } => return Ok("granted"),
+                GrantOutcome::Granted { net } => {
+                    tracing::info!(credits = net, source = "purchase", "credits granted");
+                    return Ok("granted");
+                }
                 GrantOutcome::AlreadyKnown => return self.record(ev, "already_granted", now).await,
                 GrantOutcome::DuplicateEvent => return Ok("duplicate"),
                 GrantOutcome::NoSuchUser => {} // an alias may be the account

@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::jobs::{DueJob, Job, JobError, JobStatus};
 use crate::messages::{GenerationMessage, Step};
 use crate::object_keys::result_key;
-use crate::ports::{ImageProvider, PhotoStore, PipelineStore, Queue};
+use crate::ports::{ImageProvider, PhotoStore, PipelineStore, ProviderBudget, Queue};
 use crate::provider::TaskState;
 
 /// How the reaper runs.
@@ -72,7 +72,7 @@ enum Tended {
 /// One run: every due job, a few at a time, each within its budget.
 pub async fn run<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, now: i64, limits: ReaperLimits) -> Result<ReaperReport, StoreError>
 where
-    S: PipelineStore + Sync,
+    S: PipelineStore + ProviderBudget + Sync,
     P: PhotoStore + Sync,
     Q: Queue<GenerationMessage> + Sync,
     K: ImageProvider + Sync,
@@ -110,7 +110,7 @@ where
 
 async fn tend<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, due: &DueJob, now: i64, limits: ReaperLimits) -> Result<Tended, StoreError>
 where
-    S: PipelineStore + Sync,
+    S: PipelineStore + ProviderBudget + Sync,
     P: PhotoStore + Sync,
     Q: Queue<GenerationMessage> + Sync,
     K: ImageProvider + Sync,
@@ -133,7 +133,7 @@ where
 /// refund it as `timed_out`.
 pub async fn reap<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, job: &Job, limits: ReaperLimits) -> Result<(), StoreError>
 where
-    S: PipelineStore + Sync,
+    S: PipelineStore + ProviderBudget + Sync,
     P: PhotoStore + Sync,
     Q: Queue<GenerationMessage> + Sync,
     K: ImageProvider + Sync,
@@ -145,7 +145,9 @@ where
         }
     }
     let timed_out = JobError { code: "timed_out".into(), message: "The headshot took too long; the credits were refunded.".into() };
-    if pipeline.store.fail_and_refund(job, &timed_out, crate::time::now()).await? {
+    let now = crate::time::now();
+    if pipeline.store.fail_and_refund(job, &timed_out, now).await? {
+        super::generation::finished(job, Some(&timed_out), now);
         // A result stored by a step that was cut short must not outlive the job's failure.
         pipeline.photos.delete(&[result_key(&job.input_key, &job.job_id)]).await?;
     }
@@ -158,7 +160,7 @@ where
 /// steps aside). `false`: the job moved on meanwhile.
 async fn nudge<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, job: &Job, now: i64) -> Result<bool, StoreError>
 where
-    S: PipelineStore + Sync,
+    S: PipelineStore + ProviderBudget + Sync,
     P: PhotoStore + Sync,
     Q: Queue<GenerationMessage> + Sync,
     K: ImageProvider + Sync,

@@ -82,6 +82,9 @@ pub async fn sign_up<S: AccountStore + SignupLimiter>(
         },
     };
     store.create_account(&account).await?;
+    if settings.free_credits > 0 {
+        tracing::info!(credits = settings.free_credits, source = "free_credits", "credits granted");
+    }
     Ok(grant(&secrets.token_keys, settings, &refresh, now))
 }
 

@@ -87,6 +87,9 @@ fn settings() -> Settings {
         session_idle_days: 180,
         signup_limit_per_hour: 2,
         free_credits: 3,
+        uploads_per_hour: 60,
+        jobs_per_hour: 30,
+        daily_spend_limit_micro_usd: 0,
     }
 }
 

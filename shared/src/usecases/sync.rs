@@ -63,7 +63,10 @@ where
         let hash = transaction_hash(hash_key, &p.store_transaction_id);
         let grant = Grant { event: None, user_id, txn_hash: &hash, product_id: &p.product_id, credits: amount, now };
         match store.grant_purchase(&grant).await? {
-            GrantOutcome::Granted { net } => granted += net,
+            GrantOutcome::Granted { net } => {
+                tracing::info!(credits = net, source = "sync", "credits granted");
+                granted += net;
+            }
             GrantOutcome::AlreadyKnown | GrantOutcome::DuplicateEvent => {}
             // The account is being deleted.
             GrantOutcome::NoSuchUser => return Err(unauthorized()),

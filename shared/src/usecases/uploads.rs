@@ -6,13 +6,16 @@
 
 use std::time::Duration;
 
+use crate::app::App;
 use crate::auth::access_token::Claims;
 use crate::error::{ApiError, StoreError, unauthorized};
 use crate::jobs::new_job_id;
 use crate::object_keys::UserObjects;
-use crate::ports::{PhotoStore, UploadStore};
+use crate::ports::{ActionLimiter, PhotoStore, SessionStore, UploadStore};
+use crate::rate_limit::Admission;
 use crate::storage::PresignedPut;
 use crate::uploads::{FIRST_READ_BYTES, HeaderCheck, MAX_HEADER_BYTES, NewUpload, UPLOAD_LINK_SECONDS, check_header};
+use crate::usecases::sessions::require_live;
 
 /// A recorded upload and its link.
 #[derive(Debug, Clone)]
@@ -26,18 +29,23 @@ pub struct IssuedUpload {
 }
 
 /// Records an upload of `content_type` and `length` for the caller and
-/// presigns its `PUT`; 401 when the session is gone.
-#[allow(clippy::too_many_arguments)]
-pub async fn create_upload<S: UploadStore, P: PhotoStore>(
-    store: &S,
-    photos: &P,
-    hash_key: &[u8],
-    claims: &Claims,
-    content_type: &str,
-    length: u64,
-    unused_upload_seconds: i64,
-    now: i64,
-) -> Result<IssuedUpload, ApiError> {
+/// presigns its `PUT`; 401 when the session is gone,
+/// 429 past the caller's uploads per hour.
+pub async fn create_upload<S, P, G, D>(app: &App<S, P, G, D>, claims: &Claims, content_type: &str, length: u64, now: i64) -> Result<IssuedUpload, ApiError>
+where
+    S: UploadStore + SessionStore + ActionLimiter,
+    P: PhotoStore,
+{
+    let (store, photos, settings, hash_key) = (&app.store, &app.photos, &app.settings, &app.secrets.ip_hash_key);
+    // The counter lives in the caller's records: only behind a live session.
+    require_live(store, claims.clone(), now).await?;
+    if let Admission::Limited { retry_after_secs } = store.admit_user_action(&claims.sub, "create_upload", now, settings.uploads_per_hour, 3600).await? {
+        return Err(ApiError::RateLimited {
+            message: format!("At most {} photo uploads an hour; try again later.", settings.uploads_per_hour),
+            retry_after_secs,
+        });
+    }
+    let unused_upload_seconds = settings.unused_upload_seconds;
     let upload_id = new_job_id();
     let key = UserObjects::new(hash_key, &claims.sub).upload(&upload_id);
     let new = NewUpload {

@@ -86,6 +86,18 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
     };
 
     let mut st = ctx.sim.state();
+    if let Some((limit, window_ms)) = st.rate_limit {
+        let now = now_ms();
+        while st.recent_creates.front().is_some_and(|t| now.saturating_sub(*t) >= window_ms) {
+            st.recent_creates.pop_front();
+        }
+        if st.recent_creates.len() >= limit {
+            st.rate_refusals += 1;
+            tracing::warn!(limit, window_ms, "kie-sim: createTask over the account's rate");
+            return reply::envelope(429, "Rate limited: too many requests", Value::Null);
+        }
+        st.recent_creates.push_back(now);
+    }
     let key = Task::attempt_key(req.callback_url.as_deref(), &req.input_urls);
     *st.create_attempts.entry(key).or_insert(0) += 1;
     let mut haystacks: Vec<&str> = req.input_urls.iter().map(String::as_str).collect();

@@ -58,7 +58,7 @@ pub(crate) fn handle(ctx: &Ctx, method: &Method, path: &str, query: &HashMap<Str
         },
         (&Method::GET, ["sim", "stats"]) => {
             let st = sim.state();
-            ok(json!({"create_calls": st.create_calls, "record_calls": st.record_calls, "tasks": st.tasks.len()}))
+            ok(json!({"create_calls": st.create_calls, "record_calls": st.record_calls, "tasks": st.tasks.len(), "rate_refusals": st.rate_refusals}))
         }
         _ => error(StatusCode::NOT_FOUND, &format!("No control route for {method} {path}")),
     }

@@ -71,6 +71,13 @@ impl Simulator {
         Arc::new(Self { config, state: Mutex::new(state::State::default()), client: sim_http::outbound_client(Some(Duration::from_secs(30))) })
     }
 
+    /// Enforces KIE's per-account task rate: at most `tasks` accepted
+    /// `createTask` calls in any `window`; more are answered 429 and counted
+    /// (`rate_refusals` in `/sim/stats`).
+    pub fn limit_rate(&self, tasks: usize, window: Duration) {
+        self.state().rate_limit = Some((tasks, u64::try_from(window.as_millis()).unwrap_or(u64::MAX)));
+    }
+
     /// Serves the API on `listener` until the returned task is aborted.
     ///
     /// URLs handed out (result files, uploads) start with `http://<listener address>`, with an

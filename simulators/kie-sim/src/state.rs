@@ -171,6 +171,12 @@ pub(crate) struct State {
     pub rules: Rules,
     /// Authenticated `createTask` calls, whatever their answer.
     pub create_calls: u64,
+    /// The account's task rate, when one is enforced: (tasks, window in ms).
+    pub rate_limit: Option<(usize, u64)>,
+    /// When each task accepted inside the current window was created (ms).
+    pub recent_creates: std::collections::VecDeque<u64>,
+    /// `createTask` calls refused with 429 for going over the rate.
+    pub rate_refusals: u64,
     /// Authenticated `recordInfo` calls, whatever their answer.
     pub record_calls: u64,
     /// `createTask` calls (error answers included) per [`Task::attempt_key`].

@@ -9,11 +9,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::DynamoStore;
+use super::attrs::n_or_zero;
 use super::attrs::{Item, get_num_list, n, num_list, s};
-use super::schema::{TTL_ATTRIBUTE, rate_key, signup_key};
+use super::schema::{TTL_ATTRIBUTE, provider_tasks_key, rate_key, signup_key, spend_key};
+use super::store_error;
 use crate::backoff::Backoff;
 use crate::error::StoreError;
-use crate::ports::{ActionLimiter, SignupLimiter};
+use crate::ports::{ActionLimiter, ProviderBudget, SignupLimiter};
 use crate::rate_limit::{Admission, slide};
 
 /// Reads of a contended log before giving up (a 503).
@@ -32,6 +34,31 @@ impl ActionLimiter for DynamoStore {
     async fn admit_user_action(&self, user_id: &str, action: &str, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
         let key = rate_key(user_id, action);
         self.admit_hit(key, "rate_limit", now, limit, window_secs).await
+    }
+}
+
+impl ProviderBudget for DynamoStore {
+    async fn admit_provider_task(&self, now: i64, limit: u32, window_secs: i64) -> Result<Admission, StoreError> {
+        self.admit_hit(provider_tasks_key(), "provider_tasks", now, limit, window_secs).await
+    }
+
+    async fn add_spend(&self, day: &str, micro_usd: i64) -> Result<(), StoreError> {
+        // Kept a week (TTL), long enough for an operator to look back.
+        let expires = crate::time::now() + 7 * 86_400;
+        self.update(spend_key(day))
+            .update_expression("ADD spent :amount SET entity = :entity, #exp = :exp")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":amount", n(micro_usd))
+            .expression_attribute_values(":entity", s("provider_spend"))
+            .expression_attribute_values(":exp", n(expires))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn spent(&self, day: &str) -> Result<i64, StoreError> {
+        self.get_consistent(spend_key(day)).await?.map_or(Ok(0), |it| n_or_zero(&it, "spent"))
     }
 }
 

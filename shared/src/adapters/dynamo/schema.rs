@@ -17,6 +17,8 @@
 //! | webhook event | `RCEVENT#<event id>` | `RCEVENT` |
 //! | unknown user's event | `ORPHAN#<hmac of user id>` | `RCEVENT#<event id>` |
 //! | deletion log | `DELETION_LOG` | `<time>#<hmac of user id>` |
+//! | provider task log | `PROVIDER#TASKS` | `RATE` |
+//! | provider spend of a day | `PROVIDER#SPEND` | `<YYYY-MM-DD>` |
 //!
 //! `GSI1` finds: unused uploads by day and deadline (`UPLOADS_UNUSED#<day>`),
 //! jobs by id (`JOBID#<job>`: the provider's callback names no user),
@@ -144,4 +146,14 @@ pub fn orphan_event_key(user_hash: &str, event_id: &str) -> Item {
 /// The key of a deletion log entry.
 pub fn deletion_log_key(now: i64, user_hash: &str) -> Item {
     key(DELETION_LOG_PK.into(), format!("{}#{user_hash}", rfc3339(now)))
+}
+
+/// The key of the service-wide log of provider tasks (their rate limit).
+pub fn provider_tasks_key() -> Item {
+    key("PROVIDER#TASKS".into(), "RATE".into())
+}
+
+/// The key of the provider spend of a UTC day.
+pub fn spend_key(day: &str) -> Item {
+    key("PROVIDER#SPEND".into(), day.into())
 }

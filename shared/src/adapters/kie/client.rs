@@ -122,6 +122,10 @@ impl ImageProvider for KieClient {
             .ok_or_else(|| ProviderError::Fatal { code: 0, message: "the upload answered no downloadUrl".into() })
     }
 
+    fn price_micro_usd(&self, task: &TaskRequest) -> i64 {
+        self.models.for_quality(&task.quality).price_micro_usd(&task.resolution)
+    }
+
     /// Creates a task on the quality's model; returns its id.
     async fn create_task(&self, task: &TaskRequest) -> Result<String, ProviderError> {
         let model = self.models.for_quality(&task.quality);

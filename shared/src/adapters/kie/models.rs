@@ -42,6 +42,19 @@ impl ModelChoice {
 }
 
 impl ProviderModel {
+    /// What one task costs, in millionths of a US dollar (KIE's prices as
+    /// `contracts/kie.md` lists them; a model not listed is counted at a
+    /// high $0.15, so the spend ceiling errs on the safe side).
+    pub fn price_micro_usd(&self, resolution: &str) -> i64 {
+        match (self.name.as_str(), resolution) {
+            ("google/nano-banana-edit", _) => 20_000,
+            ("nano-banana-pro", "4K") => 120_000,
+            ("nano-banana-pro", _) => 90_000,
+            ("seedream/4.5-edit", _) => 32_500,
+            _ => 150_000,
+        }
+    }
+
     /// The `createTask` body for this model: the prompt, the photo's link,
     /// and where to call back. `resolution` is the quality's (`1K`, `2K`).
     pub fn create_task_body(&self, prompt: &str, image_url: &str, callback_url: &str, resolution: &str) -> Value {

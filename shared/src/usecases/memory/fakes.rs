@@ -154,6 +154,10 @@ impl ImageProvider for FakeProvider {
         false
     }
 
+    fn price_micro_usd(&self, _task: &TaskRequest) -> i64 {
+        20_000
+    }
+
     async fn upload_photo(&self, _bytes: Vec<u8>, file_name: &str) -> Result<String, ProviderError> {
         Ok(format!("memory://provider/{file_name}"))
     }

@@ -30,6 +30,8 @@ pub(crate) fn pipeline() -> TestPipeline {
             create_retries: 2,
             stall_seconds: 60,
             decode_concurrency: 1,
+            task_limit: 20,
+            task_window_secs: 10,
         },
         rewriter: Rewriter::new(1),
     }

@@ -13,6 +13,7 @@ use crate::error::StoreError;
 use crate::jobs::Job;
 use crate::time::rfc3339;
 
+mod budget;
 mod deletion;
 mod fakes;
 mod fixtures;
@@ -77,7 +78,7 @@ struct PurchaseRecord {
 }
 
 #[derive(Debug, Default)]
-struct State {
+pub(super) struct State {
     profiles: BTreeMap<String, Profile>,
     sessions: HashSet<(String, String)>,
     jobs: BTreeMap<(String, String), StoredJob>,
@@ -87,6 +88,10 @@ struct State {
     unknown_user_events: HashSet<(String, String)>,
     deletion_log: Vec<String>,
     faults: HashMap<&'static str, Fault>,
+    /// When each provider task slot was taken.
+    task_hits: Vec<i64>,
+    /// Provider spend by UTC day.
+    spend: HashMap<String, i64>,
 }
 
 impl State {
@@ -129,7 +134,7 @@ impl State {
 /// webhook events and the deletion log.
 #[derive(Debug, Default)]
 pub(crate) struct MemoryStore {
-    state: Mutex<State>,
+    pub(super) state: Mutex<State>,
 }
 
 impl MemoryStore {

@@ -93,7 +93,7 @@ async fn requests_without_the_key_get_401() {
     }
     let resp = sim.client.get(format!("{}/api/v1/chat/credit", sim.base)).bearer_auth(KEY).send().await.expect("credit");
     assert_eq!(resp.json::<Value>().await.expect("json"), json!({"code": 200, "msg": "success", "data": 100}));
-    assert_eq!(sim.get("/sim/stats").await.1, json!({"create_calls": 0, "record_calls": 0, "tasks": 0}));
+    assert_eq!(sim.get("/sim/stats").await.1, json!({"create_calls": 0, "record_calls": 0, "tasks": 0, "rate_refusals": 0}));
 }
 
 #[tokio::test]
@@ -121,7 +121,7 @@ async fn bad_requests_get_envelope_errors_under_http_200() {
     assert_eq!(sim.get("/api/v1/nothing").await.0, 404);
     assert_eq!(sim.get("/files/nothing.png").await.0, 404);
     let (_, stats) = sim.get("/sim/stats").await;
-    assert_eq!(stats, json!({"create_calls": 6, "record_calls": 2, "tasks": 0}));
+    assert_eq!(stats, json!({"create_calls": 6, "record_calls": 2, "tasks": 0, "rate_refusals": 0}));
 }
 
 #[tokio::test]
@@ -187,4 +187,19 @@ async fn uploaded_files_are_served_and_usable_as_inputs() {
     let no_file = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"uploadPath\"\r\n\r\nx\r\n--{boundary}--\r\n");
     let answer: Value = upload(no_file.into_bytes()).await.expect("no file").json().await.expect("json");
     assert_eq!(answer["code"], 400, "{answer}");
+}
+
+#[tokio::test]
+async fn over_the_accounts_task_rate_create_task_answers_429_and_counts_it() {
+    let fx = Fixture::start().await;
+    let sim = Sim::start(None, 50).await;
+    sim.sim.limit_rate(2, std::time::Duration::from_secs(10));
+    let body = create_body(&fx.url("/photo.png"), None, "Corporate headshot");
+    for _ in 0..2 {
+        assert_eq!(sim.create(&body).await.0, 200);
+    }
+    let (status, answer) = sim.create(&body).await;
+    assert_eq!((status, answer["code"].as_i64()), (200, Some(429)), "a business error under HTTP 200: {answer}");
+    let stats = sim.get("/sim/stats").await.1;
+    assert_eq!((stats["create_calls"].as_u64(), stats["rate_refusals"].as_u64(), stats["tasks"].as_u64()), (Some(3), Some(1), Some(2)));
 }
