@@ -37,7 +37,8 @@ async fn uploads_past_the_hourly_ceiling_are_refused_with_retry_after() {
     // Another user is not affected.
     let other = sign_up(&c).await;
     let auth = bearer(&other);
-    let (status, _, _) = call_route_full(&route, "POST", "/v1/uploads", &[("content-type", "application/json"), ("authorization", auth.as_str())], body.as_bytes()).await;
+    let (status, _, _) =
+        call_route_full(&route, "POST", "/v1/uploads", &[("content-type", "application/json"), ("authorization", auth.as_str())], body.as_bytes()).await;
     assert_eq!(status, 201);
 }
 

@@ -10,6 +10,10 @@ pub trait PurchaseStore {
     /// missing or being deleted.
     fn credit_holder(&self, user_id: &str) -> impl Future<Output = Result<Option<Holder>, StoreError>> + Send;
 
+    /// Which of `txn_hashes` have a purchase record (granted, revoked or
+    /// erased: none may be granted again), read in batches of 100.
+    fn known_purchases(&self, txn_hashes: &[String]) -> impl Future<Output = Result<std::collections::HashSet<String>, StoreError>> + Send;
+
     /// Grants a purchase once per transaction (and once per event).
     fn grant_purchase(&self, grant: &Grant<'_>) -> impl Future<Output = Result<GrantOutcome, StoreError>> + Send;
 

@@ -41,6 +41,10 @@ pub struct PipelineSettings {
     pub task_limit: u32,
     /// The window of [`PipelineSettings::task_limit`] (`KIE_TASK_WINDOW_SECONDS`, KIE's 10).
     pub task_window_secs: i64,
+    /// Added to the window: a slot is taken a moment before the provider
+    /// sees the call (`KIE_TASK_MARGIN_SECONDS`, 1; the emulator, which
+    /// answers in seconds under load, needs more).
+    pub task_margin_secs: i64,
 }
 
 /// The time one worker step may take; the worker abandons a step past it
@@ -66,6 +70,7 @@ impl PipelineSettings {
             decode_concurrency: config::parsed("DECODE_CONCURRENCY", 2)?,
             task_limit: config::parsed("KIE_TASKS_PER_WINDOW", 20)?,
             task_window_secs: config::parsed("KIE_TASK_WINDOW_SECONDS", 10)?,
+            task_margin_secs: config::parsed("KIE_TASK_MARGIN_SECONDS", 1)?,
         })
     }
 
@@ -223,17 +228,21 @@ where
         };
         // The provider's task rate, shared by every worker: past it, the
         // start waits (a delayed start holds the claim); it is no failure.
+        // The slot is taken right before the call, at the time of taking it.
         let settings = &self.settings;
-        if let Admission::Limited { retry_after_secs } = self.store.admit_provider_task(now, settings.task_limit, settings.task_window_secs + 1).await? {
+        let window = settings.task_window_secs + settings.task_margin_secs;
+        if let Admission::Limited { retry_after_secs } = self.store.admit_provider_task(crate::time::now(), settings.task_limit, window).await? {
             let delay = u32::try_from(retry_after_secs).unwrap_or(900).clamp(1, 900) + rand::random::<u32>() % 2;
+            tracing::info!(job_id = %job.job_id, delay, "provider task rate reached: the start waits");
             return self
                 .hand_on(&job, claim, delay, GenerationMessage { attempt, photo_ready: true, ..GenerationMessage::start(&job.user_id, &job.job_id) })
                 .await;
         }
-        self.store.add_spend(&crate::time::rfc3339(now)[..10], self.provider.price_micro_usd(&task)).await?;
         match self.provider.create_task(&task).await {
             Ok(task_id) => {
                 let (now, first) = (crate::time::now(), self.settings.poll_delay(0));
+                // Counted once the task exists: a refused call costs nothing.
+                self.store.add_spend(&crate::time::rfc3339(now)[..10], self.provider.price_micro_usd(&task)).await?;
                 if self.store.store_task_id(&job, claim, &task_id, now, self.settings.watch(now, first)).await? {
                     self.send(GenerationMessage { step: Step::Poll, ..GenerationMessage::start(&job.user_id, &job.job_id) }, first).await?;
                 }

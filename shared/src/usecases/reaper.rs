@@ -18,6 +18,10 @@ use crate::object_keys::result_key;
 use crate::ports::{ImageProvider, PhotoStore, PipelineStore, ProviderBudget, Queue};
 use crate::provider::TaskState;
 
+/// How long past its deadline a job still gets a last look at the provider
+/// (one that keeps failing to settle is timed out after it).
+pub const LAST_LOOK_GRACE_SECS: i64 = 600;
+
 /// How the reaper runs.
 #[derive(Debug, Clone, Copy)]
 pub struct ReaperLimits {
@@ -120,7 +124,7 @@ where
         return Ok(Tended::Nothing); // finished since the index was read
     }
     if now > job.deadline_at {
-        reap(pipeline, &job, limits).await?;
+        reap(pipeline, &job, now, limits).await?;
         return Ok(Tended::Settled);
     }
     if job.is_stalled(now) && nudge(pipeline, &job, now).await? {
@@ -129,16 +133,20 @@ where
     Ok(Tended::Nothing)
 }
 
-/// A job past its deadline: one last look at the provider, else fail and
-/// refund it as `timed_out`.
-pub async fn reap<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, job: &Job, limits: ReaperLimits) -> Result<(), StoreError>
+/// A job past its deadline: one last look at the provider (within
+/// [`LAST_LOOK_GRACE_SECS`] of the deadline), else fail and refund it as
+/// `timed_out`.
+pub async fn reap<S, P, Q, K>(pipeline: &Pipeline<S, P, Q, K>, job: &Job, now: i64, limits: ReaperLimits) -> Result<(), StoreError>
 where
     S: PipelineStore + ProviderBudget + Sync,
     P: PhotoStore + Sync,
     Q: Queue<GenerationMessage> + Sync,
     K: ImageProvider + Sync,
 {
-    if let Some(task_id) = &job.task_id {
+    // Past the grace the last look is skipped: a result the provider reports
+    // but that cannot be fetched (its download failing or hanging run after
+    // run) must not hold the job, and the user's credits, for ever.
+    if let Some(task_id) = job.task_id.as_ref().filter(|_| now <= job.deadline_at + LAST_LOOK_GRACE_SECS) {
         let look = tokio::time::timeout(limits.provider_check, pipeline.provider.task_state(task_id)).await;
         if let Ok(Ok(state @ (TaskState::Success(_) | TaskState::Fail { .. }))) = look {
             return pipeline.settle(job, state).await;

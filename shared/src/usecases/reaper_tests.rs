@@ -136,3 +136,21 @@ async fn a_hung_result_download_costs_one_job_budget_and_the_next_run_settles_it
     assert_eq!(balanced(&p.store, &done.user_id).await, 2);
     assert_eq!(balanced(&p.store, &hung.user_id).await, 3);
 }
+
+#[tokio::test]
+async fn a_result_that_cannot_be_fetched_is_timed_out_after_the_grace_not_held_for_ever() {
+    let p = pipeline();
+    let created = crate::time::now() - 800;
+    let stuck = processing_job(&p, created, "task-a");
+    let url = "https://provider.test/results/a.jpg";
+    p.provider.state_answers("task-a", Ok(TaskState::Success(vec![url.into()])));
+    p.provider.serves(url, None); // the download fails, run after run
+    assert_eq!(reaper::run(&p, created + 781, LIMITS).await.unwrap(), ReaperReport { failed: 1, ..ReaperReport::default() });
+    assert_eq!(stored(&p, &stuck).await.status, JobStatus::Processing, "within the grace: looked at again next run");
+
+    let after_grace = stuck.deadline_at + reaper::LAST_LOOK_GRACE_SECS + 1;
+    assert_eq!(reaper::run(&p, after_grace, LIMITS).await.unwrap(), ReaperReport { settled: 1, ..ReaperReport::default() });
+    let settled = stored(&p, &stuck).await;
+    assert_eq!((settled.status, settled.error.map(|e| e.code), settled.refunded), (JobStatus::Failed, Some("timed_out".into()), true));
+    assert_eq!(balanced(&p.store, &stuck.user_id).await, 3, "the credits came back");
+}

@@ -51,7 +51,11 @@ where
         return Err(ApiError::RateLimited { message: "Too many purchase syncs; try again shortly.".into(), retry_after_secs });
     }
     let purchases = history.purchases(user_id).await.map_err(provider_down)?;
-    let mut granted = 0;
+    // A fixed number of calls however long the history: the caller's own
+    // purchases are listed on the profile (one read), the rest are looked up
+    // in batches, and only what is new is written.
+    let owned = store.credit_holder(user_id).await?.ok_or_else(unauthorized)?.purchases;
+    let mut candidates = Vec::new();
     for p in purchases {
         if !p.environment.grants(credits.sandbox_grants) {
             continue;
@@ -61,7 +65,15 @@ where
             continue;
         };
         let hash = transaction_hash(hash_key, &p.store_transaction_id);
-        let grant = Grant { event: None, user_id, txn_hash: &hash, product_id: &p.product_id, credits: amount, now };
+        if !owned.contains(&hash) {
+            candidates.push((hash, p.product_id, amount));
+        }
+    }
+    let hashes: Vec<String> = candidates.iter().map(|(h, _, _)| h.clone()).collect();
+    let known = if hashes.is_empty() { Default::default() } else { store.known_purchases(&hashes).await? };
+    let mut granted = 0;
+    for (hash, product_id, amount) in candidates.into_iter().filter(|(h, _, _)| !known.contains(h)) {
+        let grant = Grant { event: None, user_id, txn_hash: &hash, product_id: &product_id, credits: amount, now };
         match store.grant_purchase(&grant).await? {
             GrantOutcome::Granted { net } => {
                 tracing::info!(credits = net, source = "sync", "credits granted");

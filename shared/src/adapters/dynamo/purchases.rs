@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::attrs::{get_n, get_s, get_str_set, item, n, n_or_zero, s, str_set};
 use super::ledger::entry_put;
-use super::schema::{TTL_ATTRIBUTE, event_key, orphan_event_key, owner_index, profile_key, purchase_key};
+use super::schema::{TTL_ATTRIBUTE, event_key, orphan_event_key, owner_index, profile_key, purchase_hash, purchase_key};
 use super::{DynamoStore, put_new, store_error};
 use crate::backoff::Backoff;
 use crate::credits::RECORD_DAYS;
@@ -119,6 +119,35 @@ impl PurchaseStore for DynamoStore {
 
     /// Grants a purchase once: the first of any number of webhooks and syncs
     /// naming the transaction wins; a debt is paid first.
+    async fn known_purchases(&self, txn_hashes: &[String]) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut known = std::collections::HashSet::new();
+        for chunk in txn_hashes.chunks(100) {
+            let mut keys: Vec<_> = chunk.iter().map(|h| purchase_key(h)).collect();
+            keys.dedup();
+            let mut request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .projection_expression("pk")
+                .consistent_read(true)
+                .build()
+                .map_err(StoreError::other)?;
+            for attempt in 0..8u64 {
+                let out = self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(store_error)?;
+                for it in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                    known.insert(purchase_hash(&get_s(it, "pk")?).to_string());
+                }
+                match out.unprocessed_keys().and_then(|u| u.get(&self.table)).filter(|k| !k.keys().is_empty()) {
+                    Some(rest) if attempt < 7 => {
+                        request = rest.clone();
+                        tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                    }
+                    Some(_) => return Err(StoreError::Unavailable("purchase reads left unprocessed".into())),
+                    None => break,
+                }
+            }
+        }
+        Ok(known)
+    }
+
     async fn grant_purchase(&self, g: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
         let mut backoff = Backoff::contention();
         for _ in 0..ATTEMPTS {

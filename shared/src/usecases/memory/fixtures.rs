@@ -32,6 +32,7 @@ pub(crate) fn pipeline() -> TestPipeline {
             decode_concurrency: 1,
             task_limit: 20,
             task_window_secs: 10,
+            task_margin_secs: 1,
         },
         rewriter: Rewriter::new(1),
     }

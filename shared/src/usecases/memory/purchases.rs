@@ -31,6 +31,11 @@ impl PurchaseStore for MemoryStore {
         Ok(st.live_profile(user_id).map(|p| Holder { state: p.state, purchases: p.purchases.clone() }))
     }
 
+    async fn known_purchases(&self, txn_hashes: &[String]) -> Result<HashSet<String>, StoreError> {
+        let st = self.state.lock().unwrap();
+        Ok(txn_hashes.iter().filter(|h| st.purchases.contains_key(h.as_str())).cloned().collect())
+    }
+
     async fn grant_purchase(&self, g: &Grant<'_>) -> Result<GrantOutcome, StoreError> {
         self.write("grant_purchase", |st| {
             let Some(state) = st.live_profile(g.user_id).map(|p| p.state) else { return GrantOutcome::NoSuchUser };

@@ -1,0 +1,465 @@
+//! `bench-cold`: the cold start of each function, beside an empty
+//! `lambda_runtime` function built the same way.
+//!
+//! Each bootstrap runs `--runs` times as a child process, each time against a
+//! stand-in for the Lambda Runtime API of its own on 127.0.0.1, with the
+//! settings and secrets as environment variables (so init makes no network
+//! call) and the AWS endpoint pointed at the emulator. Per function it prints
+//! the bootstrap's size and its zip's, init (spawn → first `GET /next`: best
+//! and median, and the best's ratio to the empty function's), the first
+//! invocation (its event handed out → its answer, median), warm invocations
+//! (`--warm` more per run, p50 and p99 over all runs), the peak resident
+//! memory (`VmHWM`, median) and what the invocations answered.
+//!
+//! Before each function the emulator is emptied, the template's resources
+//! are created again and a user is signed up (one unmeasured run of
+//! `auth-anonymous`); the sample events (`events/`) act for that user, with
+//! a fresh access token in place of the sample's.
+//!
+//! Usage: `bench-cold --endpoint URL --hello PATH [--runs N] [--warm N]
+//! [--events DIR] [--template PATH] [--logs DIR] BOOTSTRAP...` (`bin/bench-cold`
+//! builds everything and starts the emulator).
+
+mod run;
+mod runtime_api;
+mod setup;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use hyper::body::Bytes;
+use local_stack::template::Template;
+use shared::error::BoxError;
+
+use crate::run::{RunResult, Target};
+use crate::setup::{Secrets, Tokens};
+
+/// The empty function's name in the table.
+const HELLO: &str = "hello-lambda";
+
+struct Args {
+    runs: usize,
+    warm: usize,
+    endpoint: String,
+    hello: PathBuf,
+    events: PathBuf,
+    template: PathBuf,
+    logs: PathBuf,
+    bootstraps: Vec<PathBuf>,
+}
+
+fn args() -> Result<Args, BoxError> {
+    let mut endpoint = None;
+    let mut hello = None;
+    let mut a = Args {
+        runs: 15,
+        warm: 50,
+        endpoint: String::new(),
+        hello: PathBuf::new(),
+        events: "events".into(),
+        template: "template.yaml".into(),
+        logs: ".local/bench-cold".into(),
+        bootstraps: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--runs" => a.runs = value()?.parse().map_err(|_| "--runs must be a whole number")?,
+            "--warm" => a.warm = value()?.parse().map_err(|_| "--warm must be a whole number")?,
+            "--endpoint" => endpoint = Some(value()?),
+            "--hello" => hello = Some(PathBuf::from(value()?)),
+            "--events" => a.events = value()?.into(),
+            "--template" => a.template = value()?.into(),
+            "--logs" => a.logs = value()?.into(),
+            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}; see bin/bench-cold").into()),
+            path => a.bootstraps.push(path.into()),
+        }
+    }
+    a.endpoint = endpoint.ok_or("--endpoint URL (the AWS emulator) is required")?;
+    a.hello = hello.ok_or("--hello PATH (the empty function) is required")?;
+    if a.runs == 0 {
+        return Err("--runs must be at least 1".into());
+    }
+    Ok(a)
+}
+
+/// A function's name: its binary's, or for a `bootstrap` the binary its
+/// directory's logical id builds (`.aws-sam/build/GetMeFunction/bootstrap`: `get-me`).
+fn name_of(path: &Path, binaries: &HashMap<String, String>) -> String {
+    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    if file == "bootstrap"
+        && let Some(dir) = path.parent().and_then(Path::file_name)
+    {
+        let dir = dir.to_string_lossy().into_owned();
+        return binaries.get(&dir).cloned().unwrap_or(dir);
+    }
+    file
+}
+
+/// Bytes of the bootstrap zipped as Lambda takes it (`zip` of one file named
+/// `bootstrap`, default compression); `None` without the `zip` command.
+fn zip_size(name: &str, path: &Path, scratch: &Path) -> Option<u64> {
+    let dir = scratch.join(name);
+    std::fs::create_dir_all(&dir).ok()?;
+    let link = dir.join("bootstrap");
+    let zip = dir.join("bootstrap.zip");
+    let _ = std::fs::remove_file(&link);
+    let _ = std::fs::remove_file(&zip);
+    std::os::unix::fs::symlink(std::fs::canonicalize(path).ok()?, &link).ok()?;
+    let ok = Command::new("zip").arg("-q").arg("-X").arg("-j").arg(&zip).arg(&link).status().ok()?.success();
+    let size = if ok { std::fs::metadata(&zip).ok().map(|m| m.len()) } else { None };
+    let _ = std::fs::remove_dir_all(&dir);
+    size
+}
+
+/// One function's runs.
+struct Row {
+    name: String,
+    bootstrap_bytes: Option<u64>,
+    zip_bytes: Option<u64>,
+    runs: Vec<RunResult>,
+    failure: Option<String>,
+}
+
+/// The median (the lower middle of an even count).
+fn median<T: Ord + Copy>(v: &[T]) -> Option<T> {
+    percentile(v, 50)
+}
+
+/// The `p`th percentile, nearest rank.
+fn percentile<T: Ord + Copy>(v: &[T], p: usize) -> Option<T> {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    let rank = (v.len() * p).div_ceil(100).max(1);
+    v.get(rank - 1).copied()
+}
+
+fn ms(d: Option<Duration>) -> String {
+    match d {
+        Some(d) if d.as_secs_f64() < 0.01 => format!("{:.2}", d.as_secs_f64() * 1e3),
+        Some(d) => format!("{:.1}", d.as_secs_f64() * 1e3),
+        None => "–".into(),
+    }
+}
+
+fn mb(bytes: Option<u64>) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    bytes.map_or_else(|| "–".into(), |b| format!("{:.2}", b as f64 / 1e6))
+}
+
+/// `201` when every answer was 201, else each answer with its count, most first.
+fn tally<'a>(answers: impl Iterator<Item = &'a String>) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in answers {
+        *counts.entry(a.as_str()).or_default() += 1;
+    }
+    if counts.len() <= 1 {
+        return counts.keys().next().map_or_else(|| "–".into(), |a| (*a).to_string());
+    }
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    counts.iter().map(|(a, n)| format!("{a}×{n}")).collect::<Vec<_>>().join(" ")
+}
+
+impl Row {
+    fn init_best(&self) -> Option<Duration> {
+        self.runs.iter().map(|r| r.init).min()
+    }
+
+    fn cells(&self, hello_best: Option<Duration>) -> Vec<String> {
+        let inits: Vec<_> = self.runs.iter().map(|r| r.init).collect();
+        let firsts: Vec<_> = self.runs.iter().map(|r| r.first).collect();
+        let warm: Vec<_> = self.runs.iter().flat_map(|r| r.warm.iter().copied()).collect();
+        let rss: Vec<u64> = self.runs.iter().filter_map(|r| r.peak_rss_kib).collect();
+        let ratio = match (self.init_best(), hello_best) {
+            (Some(a), Some(b)) if !b.is_zero() => format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()),
+            _ => "–".into(),
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let rss = median(&rss).map_or_else(|| "–".into(), |kib| format!("{:.1}", kib as f64 / 1024.0));
+        let answers = if self.runs.is_empty() {
+            "–".into()
+        } else {
+            let first = tally(self.runs.iter().filter_map(|r| r.answers.first()));
+            let warm = tally(self.runs.iter().flat_map(|r| r.answers.iter().skip(1)));
+            format!("{first}; {warm}")
+        };
+        let mut cells = vec![
+            self.name.clone(),
+            mb(self.bootstrap_bytes),
+            mb(self.zip_bytes),
+            ms(self.init_best()),
+            ms(median(&inits)),
+            ratio,
+            ms(median(&firsts)),
+            ms(percentile(&warm, 50)),
+            ms(percentile(&warm, 99)),
+            rss,
+            answers,
+        ];
+        if let Some(failure) = &self.failure {
+            let last = cells.len() - 1;
+            cells[last] = format!("FAILED after {} run(s): {}", self.runs.len(), failure.replace('|', "/").replace('\n', " "));
+        }
+        cells
+    }
+}
+
+const HEADER: [&str; 11] = [
+    "function",
+    "bootstrap MB",
+    "zip MB",
+    "init best ms",
+    "init median ms",
+    "init ×hello",
+    "1st invoke ms",
+    "warm p50 ms",
+    "warm p99 ms",
+    "peak RSS MiB",
+    "answers (1st; warm)",
+];
+
+fn render(rows: &[Row]) -> String {
+    let hello_best = rows.iter().find(|r| r.name == HELLO).and_then(Row::init_best);
+    let table: Vec<Vec<String>> = std::iter::once(HEADER.iter().map(|h| (*h).to_string()).collect()).chain(rows.iter().map(|r| r.cells(hello_best))).collect();
+    let widths: Vec<usize> = (0..HEADER.len()).map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
+    let line = |row: &[String]| {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| {
+                let pad = widths[c] - cell.chars().count();
+                // Names and answers to the left, numbers to the right.
+                if c == 0 || c == HEADER.len() - 1 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
+            })
+            .collect();
+        format!("| {} |\n", cells.join(" | "))
+    };
+    let mut out = line(&table[0]);
+    // Markdown's alignment row: `---:` right-aligns a column.
+    let rule: Vec<String> =
+        widths.iter().enumerate().map(|(c, w)| if c == 0 || c == HEADER.len() - 1 { "-".repeat(w + 2) } else { format!("{}:", "-".repeat(w + 1)) }).collect();
+    out.push_str(&format!("|{}|\n", rule.join("|")));
+    for row in &table[1..] {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+struct Bench {
+    args: Args,
+    template: Template,
+    secrets: Secrets,
+    /// The providers' stand-in.
+    providers: String,
+    /// What RevenueCat's webhook sends in `Authorization`.
+    webhook_auth: String,
+    /// `auth-anonymous`'s bootstrap, to sign users up with.
+    sign_up_with: Option<PathBuf>,
+    /// The environment every bootstrap gets.
+    base_env: Vec<(String, String)>,
+    /// The user the sample events act for.
+    tokens: Tokens,
+}
+
+impl Bench {
+    fn target(&self, name: &str, path: &Path) -> Target {
+        let mut env = self.base_env.clone();
+        env.extend(setup::function_env(name));
+        Target { name: name.into(), path: path.into(), env, timeout: self.template.timeout_of(name).max(Duration::from_secs(3)) }
+    }
+
+    /// Empties the emulator, creates the template's resources again and signs
+    /// up the user the sample events act for: each function starts from the
+    /// same state, whatever the ones before it wrote.
+    async fn fresh_state(&mut self) -> Result<(), BoxError> {
+        setup::reset_emulator(&self.args.endpoint).await?;
+        let created = setup::create_resources(&self.args.endpoint, &self.template).await?;
+        self.base_env = setup::base_env(&self.template, &created, &self.args.endpoint, &self.secrets, &self.providers, &self.webhook_auth);
+        self.tokens = match self.sign_up().await {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                eprintln!("== no sign-up ({e}): the sample events act for a user that does not exist");
+                Tokens::sample(&self.secrets)
+            }
+        };
+        Ok(())
+    }
+
+    /// Runs `path` `--runs` times with `event`, signed afresh for each run.
+    /// `DELETE /v1/me` deletes its user: each of its runs gets a user of its own.
+    async fn measure(&self, name: &str, path: &Path, event: &serde_json::Value, scratch: &Path) -> Row {
+        let target = self.target(name, path);
+        let log = self.args.logs.join(format!("{name}.log"));
+        let _ = std::fs::remove_file(&log);
+        let mut row = Row {
+            name: name.into(),
+            bootstrap_bytes: std::fs::metadata(path).ok().map(|m| m.len()),
+            zip_bytes: zip_size(name, path, scratch),
+            runs: Vec::new(),
+            failure: None,
+        };
+        for i in 0..self.args.runs {
+            let own_user = if name == "delete-me" { self.sign_up().await.ok() } else { None };
+            let event = Bytes::from(own_user.as_ref().unwrap_or(&self.tokens).sign(event).to_string());
+            match run::run_once(&target, &event, self.args.warm, &log).await {
+                Ok(result) => {
+                    eprint!("\r== {name}: run {}/{}, init {} ms   ", i + 1, self.args.runs, ms(Some(result.init)));
+                    row.runs.push(result);
+                }
+                Err(e) => {
+                    eprintln!("\n== {name}: run {} failed: {e} (its output: {})", i + 1, log.display());
+                    row.failure = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        eprintln!();
+        row
+    }
+
+    /// Signs up one user with `auth-anonymous` (one unmeasured run).
+    async fn sign_up(&self) -> Result<Tokens, BoxError> {
+        let path = self.sign_up_with.as_ref().ok_or("auth-anonymous is not among the bootstraps")?;
+        let (_, event) = setup::sample_event(&self.args.events, "auth-anonymous")?;
+        let target = self.target("auth-anonymous", path);
+        let log = self.args.logs.join("sign-up.log");
+        let result = run::run_once(&target, &Bytes::from(event.to_string()), 0, &log).await?;
+        Tokens::from_sign_up(&self.secrets, &result.first_answer)
+    }
+}
+
+/// Measures every bootstrap, the empty function first, and prints the table.
+async fn bench_all(args: Args) -> Result<(), BoxError> {
+    std::fs::create_dir_all(&args.logs)?;
+    let template = Template::load(&args.template)?;
+
+    // The functions, each with its sample event.
+    let binaries = setup::binaries_by_logical_id(&args.template)?;
+    let mut functions = Vec::new();
+    for path in &args.bootstraps {
+        let name = name_of(path, &binaries);
+        let (_, event) = setup::sample_event(&args.events, &name)?;
+        functions.push((name, path.clone(), event));
+    }
+    // RevenueCat's webhook authorises with a shared secret: the one its sample sends.
+    let webhook_auth = functions
+        .iter()
+        .find(|(name, _, _)| name == "revenuecat-webhook")
+        .and_then(|(_, _, event)| setup::authorization(event).map(str::to_string))
+        .unwrap_or_else(|| "Bearer rc-webhook-secret-sample".into());
+    let sign_up_with = functions.iter().find(|(name, _, _)| name == "auth-anonymous").map(|(_, path, _)| path.clone());
+    let secrets = Secrets::generate()?;
+    let tokens = Tokens::sample(&secrets);
+    let providers = setup::start_providers().await?;
+    let mut bench = Bench { args, template, secrets, providers, webhook_auth, sign_up_with, base_env: Vec::new(), tokens };
+
+    let scratch = std::env::temp_dir().join(format!("bench-cold-{}", std::process::id()));
+    let mut rows = Vec::new();
+    let hello_event = serde_json::json!({ "hello": "world" });
+    let hello = bench.args.hello.clone();
+    bench.fresh_state().await.map_err(|e| format!("setting up the emulator: {e}"))?;
+    rows.push(bench.measure(HELLO, &hello, &hello_event, &scratch).await);
+    for (name, path, event) in &functions {
+        bench.fresh_state().await.map_err(|e| format!("resetting the emulator before {name}: {e}"))?;
+        rows.push(bench.measure(name, path, event, &scratch).await);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    println!(
+        "Cold start: {} runs per function, {} warm invocations per run; times in ms (init: spawn → first GET /next; invoke: event handed out → answer).",
+        bench.args.runs, bench.args.warm
+    );
+    println!("Sizes in MB of 10^6 bytes; zip: the bootstrap alone, `zip` default compression. Outputs: {}.\n", bench.args.logs.display());
+    print!("{}", render(&rows));
+    let failed = rows.iter().filter(|r| r.failure.is_some()).count();
+    if failed > 0 {
+        return Err(format!("{failed} function(s) failed; see their logs in {}", bench.args.logs.display()).into());
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stopped() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), BoxError> {
+    let args = args()?;
+    // Stopping drops the run in progress, which kills its bootstrap.
+    tokio::select! {
+        result = bench_all(args) => result,
+        () = stopped() => Err("stopped".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn millis(v: &[u64]) -> Vec<Duration> {
+        v.iter().copied().map(Duration::from_millis).collect()
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let v = millis(&[5, 1, 4, 2, 3]);
+        assert_eq!(median(&v), Some(Duration::from_millis(3)));
+        assert_eq!(percentile(&v, 99), Some(Duration::from_millis(5)));
+        assert_eq!(median(&millis(&[1, 2, 3, 4])), Some(Duration::from_millis(2)));
+        assert_eq!(percentile(&(1..=100).collect::<Vec<u64>>(), 99), Some(99));
+        assert_eq!(median::<u64>(&[]), None);
+    }
+
+    #[test]
+    fn a_sam_build_bootstrap_is_named_after_its_binary() {
+        let binaries = setup::binaries_by_logical_id(Path::new("../template.yaml")).unwrap();
+        assert_eq!(name_of(Path::new(".aws-sam/build/GetMeFunction/bootstrap"), &binaries), "get-me");
+        assert_eq!(name_of(Path::new("target/release/get-me"), &binaries), "get-me");
+        assert!(binaries.values().any(|b| b == "generation-worker"), "{binaries:?}");
+    }
+
+    #[test]
+    fn answers_are_tallied() {
+        let same = ["201".to_string(), "201".to_string()];
+        assert_eq!(tally(same.iter()), "201");
+        let mixed = ["401".to_string(), "202".to_string(), "401".to_string()];
+        assert_eq!(tally(mixed.iter()), "401×2 202×1");
+        assert_eq!(tally(std::iter::empty()), "–");
+    }
+
+    #[test]
+    fn the_table_is_markdown_with_the_empty_function_as_the_unit() {
+        let run = |init_ms| RunResult {
+            init: Duration::from_millis(init_ms),
+            first: Duration::from_millis(3),
+            warm: millis(&[1, 1, 2]),
+            peak_rss_kib: Some(10_240),
+            first_answer: Bytes::new(),
+            answers: vec!["200".into(); 4],
+        };
+        let row = |name: &str, init_ms| Row { name: name.into(), bootstrap_bytes: Some(2_500_000), zip_bytes: None, runs: vec![run(init_ms)], failure: None };
+        let table = render(&[row(HELLO, 2), row("get-me", 5)]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(lines[1].starts_with("|---") && lines[1].contains(":|"), "{}", lines[1]);
+        assert!(lines.iter().all(|l| l.chars().count() == lines[0].chars().count()));
+        assert!(lines[3].contains(" 2.50 ") && lines[3].contains(" 10.0 ") && lines[3].contains("200; 200"), "{}", lines[3]);
+        assert!(lines[3].contains(" 5.00 ") && lines[3].contains(" 2.50 |"), "{}", lines[3]);
+    }
+}
