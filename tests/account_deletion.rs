@@ -51,7 +51,7 @@ async fn queued_job(c: &reqwest::Client, s: &Session) -> String {
         poll_seq: 0,
     };
     let sid = session_id_of(s.access());
-    let new = shared::jobs::NewJob { job: &job, session_id: &sid, idempotency: None, now };
+    let new = shared::jobs::NewJob { job: &job, session_id: &sid, idempotency: None, upload: shared::jobs::UploadUse::Take, now };
     assert_eq!(store().await.create_job(&new).await.unwrap(), shared::jobs::CreateOutcome::Created);
     job.job_id
 }

@@ -11,8 +11,24 @@ pub struct NewJob<'a> {
     pub session_id: &'a str,
     /// `Idempotency-Key` and the request's fingerprint.
     pub idempotency: Option<(&'a str, &'a str)>,
+    /// How the job's upload record comes about.
+    pub upload: UploadUse<'a>,
     /// Unix seconds.
     pub now: i64,
+}
+
+/// The upload record a new job holds (`job.upload_id`), which lives as long
+/// as the job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadUse<'a> {
+    /// The caller's upload, taken if no job has it and no sweep is removing it.
+    Take,
+    /// A record made for the job, of the copy of another job's photo under
+    /// `job.upload_id`'s key (no sweep looks for it: it is the job's from the start).
+    Copied {
+        /// The job the photo was copied from.
+        source_job_id: &'a str,
+    },
 }
 
 /// What creating a job came to.

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 mod creation;
 mod lifecycle;
 
-pub use creation::{CreateOutcome, NewJob, StoredKey};
+pub use creation::{CreateOutcome, NewJob, StoredKey, UploadUse};
 pub use lifecycle::{Claim, DueJob};
 
 use crate::error::ApiError;
@@ -185,12 +185,35 @@ pub fn is_id(id: &str) -> bool {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {
-    /// The upload to use.
-    pub upload_id: String,
+    /// The upload to use (or `source_job_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
+    /// One of the caller's jobs whose photo the new job copies (or `upload_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_job_id: Option<String>,
     pub style: StyleChoice,
 }
 
+/// Where a new job's photo comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoSource<'a> {
+    /// An upload of the caller's (used by no job yet).
+    Upload(&'a str),
+    /// The photo of another of the caller's jobs, which keeps its own.
+    Job(&'a str),
+}
+
 impl CreateJobRequest {
+    /// The photo's source: exactly one of `upload_id` and `source_job_id`, or 422.
+    pub fn source(&self) -> Result<PhotoSource<'_>, ApiError> {
+        match (&self.upload_id, &self.source_job_id) {
+            (Some(upload), None) => Ok(PhotoSource::Upload(upload)),
+            (None, Some(job)) => Ok(PhotoSource::Job(job)),
+            (Some(_), Some(_)) => Err(ApiError::ValidationFailed("Give either upload_id or source_job_id, not both.".into())),
+            (None, None) => Err(ApiError::ValidationFailed("Give upload_id (a new photo) or source_job_id (the photo of one of your jobs).".into())),
+        }
+    }
+
     /// A fingerprint of the request, to tell an idempotent retry from a
     /// different request under the same key.
     pub fn fingerprint(&self) -> String {
@@ -285,11 +308,33 @@ mod tests {
     #[test]
     fn fingerprints_tell_bodies_apart() {
         let style = StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() };
-        let a = CreateJobRequest { upload_id: "u1".into(), style: style.clone() };
+        let a = CreateJobRequest { upload_id: Some("u1".into()), source_job_id: None, style: style.clone() };
         let mut b = a.clone();
         assert_eq!(a.fingerprint(), b.fingerprint());
         b.style.quality = "high".into();
         assert_ne!(a.fingerprint(), b.fingerprint());
+        let from_job = CreateJobRequest { upload_id: None, source_job_id: Some("u1".into()), style };
+        assert_ne!(a.fingerprint(), from_job.fingerprint());
+    }
+
+    #[test]
+    fn a_job_names_exactly_one_photo_source() {
+        let style = StyleChoice { attire: "a".into(), background: "b".into(), lighting: "c".into(), quality: "standard".into() };
+        let parse = |body: serde_json::Value| serde_json::from_value::<CreateJobRequest>(body).expect("parses");
+        let style_json = serde_json::to_value(&style).expect("serializes");
+        let upload = parse(serde_json::json!({"upload_id": "u", "style": style_json}));
+        assert_eq!(upload.source().ok(), Some(PhotoSource::Upload("u")));
+        let job = parse(serde_json::json!({"source_job_id": "j", "style": style_json}));
+        assert_eq!(job.source().ok(), Some(PhotoSource::Job("j")));
+        let both = parse(serde_json::json!({"upload_id": "u", "source_job_id": "j", "style": style_json}));
+        assert!(matches!(both.source(), Err(ApiError::ValidationFailed(_))));
+        let neither = parse(serde_json::json!({"style": style_json}));
+        assert!(matches!(neither.source(), Err(ApiError::ValidationFailed(_))));
+        // An upload request fingerprints as it did before `source_job_id` existed.
+        assert_eq!(
+            serde_json::to_string(&upload).expect("serializes"),
+            format!(r#"{{"upload_id":"u","style":{}}}"#, serde_json::to_string(&style).expect("serializes"))
+        );
     }
 
     /// A queued job of user `u`, deadline 900, no watch.

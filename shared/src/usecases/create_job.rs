@@ -9,9 +9,9 @@
 use crate::app::App;
 use crate::auth::access_token::Claims;
 use crate::error::{ApiError, unauthorized};
-use crate::jobs::{CreateJobRequest, CreateOutcome, Job, JobError, JobStatus, MAX_ACTIVE_JOBS, NewJob, is_id, new_job_id};
+use crate::jobs::{CreateJobRequest, CreateOutcome, Job, JobError, JobStatus, MAX_ACTIVE_JOBS, NewJob, PhotoSource, UploadUse, is_id, new_job_id};
 use crate::messages::GenerationMessage;
-use crate::object_keys::UserObjects;
+use crate::object_keys::{UserObjects, upload_of};
 use crate::ports::{ActionLimiter, JobStore, PhotoStore, PipelineStore, ProviderBudget, Queue, SessionStore, UploadStore};
 use crate::rate_limit::Admission;
 use crate::uploads::HeaderCheck;
@@ -39,41 +39,102 @@ where
 {
     let style = create.style.resolve().map_err(|e| ApiError::ValidationFailed(format!("{e}.")))?;
     let store = &app.store;
-    if !is_id(&create.upload_id) {
-        require_live(store, claims.clone(), now).await?;
-        return Err(upload_not_found());
-    }
-
-    // The real guard: the emulator (and a misbehaving client) can store anything.
     let objects = UserObjects::new(&app.secrets.ip_hash_key, &claims.sub);
-    let upload_key = objects.upload(&create.upload_id);
-    match inspect(&app.photos, &upload_key).await? {
-        // A job took it (and its copy), so the object is gone: the
-        // transaction tells a retry under the same key from a second use.
-        None if store.upload_state(&claims.sub, &create.upload_id).await? == Some(true) => {}
-        None => {
-            require_live(store, claims.clone(), now).await?;
-            return Err(upload_not_found());
+    // The upload whose key holds the photo: the caller's, or a copy of the source job's.
+    let (upload_id, upload) = match create.source()? {
+        PhotoSource::Upload(upload_id) => {
+            check_upload(app, claims, &objects, upload_id, now).await?;
+            (upload_id.to_string(), UploadUse::Take)
         }
-        Some(HeaderCheck::Unusable(why)) => return Err(ApiError::ValidationFailed(why)),
-        Some(HeaderCheck::NeedMore) => return Err(ApiError::internal("header check gave no verdict")),
-        Some(HeaderCheck::Usable { .. }) => {}
+        PhotoSource::Job(source_job_id) => (copy_source_photo(app, claims, &objects, source_job_id, now).await?, UploadUse::Copied { source_job_id }),
+    };
+    let upload_key = objects.upload(&upload_id);
+    let result = charge_and_record(app, claims, create, &objects, &upload_id, upload, style.credits(), idempotency_key, now).await;
+    // A refusal charged nothing for this copy: remove it. After an error the
+    // transaction may have committed (a lost answer), so the copy stays for
+    // the job, or for the lifecycle rule.
+    let refused = match &result {
+        Ok(Recorded::Earlier(_)) => true,
+        Ok(Recorded::New(_)) | Err(ApiError::Internal(_) | ApiError::Unavailable(_)) => false,
+        Err(_) => true,
+    };
+    if matches!(upload, UploadUse::Copied { .. })
+        && refused
+        && let Err(err) = app.photos.delete(std::slice::from_ref(&upload_key)).await
+    {
+        tracing::warn!(error = %err, "an unused copy of a job's photo was left for the lifecycle rule");
     }
+    let job = match result? {
+        Recorded::New(job) => job,
+        Recorded::Earlier(earlier) => return view(&app.photos, &earlier).await,
+    };
 
+    // The job's own copy; should this step fail or be lost, the worker makes it.
+    match app.photos.copy(&upload_key, &job.input_key).await {
+        // Best effort: the lifecycle rule removes what is left.
+        Ok(true) => {
+            if let Err(err) = app.photos.delete(std::slice::from_ref(&upload_key)).await {
+                tracing::warn!(job_id = %job.job_id, error = %err, "a used upload was left for the lifecycle rule");
+            }
+        }
+        Ok(false) => tracing::warn!(job_id = %job.job_id, "the upload went before the job's copy was made"),
+        Err(err) => tracing::warn!(job_id = %job.job_id, error = %err, "the job's copy of its photo is left to the worker"),
+    }
+    if let Err(err) = app.queue.send(&GenerationMessage::start(&job.user_id, &job.job_id), 0).await {
+        tracing::error!(job_id = %job.job_id, error = %err, "could not queue a paid job: failing and refunding it");
+        let reason = JobError { code: "provider_failed".into(), message: "The job could not be started; its credits were refunded.".into() };
+        let now = crate::time::now();
+        if store.fail_and_refund(&job, &reason, now).await? {
+            super::generation::finished(&job, Some(&reason), now);
+        }
+        return Err(ApiError::Unavailable("The job could not be started and was refunded; please retry.".into()));
+    }
+    view(&app.photos, &job).await
+}
+
+/// What the charge-and-record step came to.
+enum Recorded {
+    /// A new job, charged and recorded.
+    New(Job),
+    /// The job an earlier request under the same `Idempotency-Key` created.
+    Earlier(Job),
+}
+
+/// Passes the ceilings, then charges and records the job of the photo under
+/// `upload_id`'s key in one transaction (or finds the earlier job of the same
+/// `Idempotency-Key`).
+#[allow(clippy::too_many_arguments)]
+async fn charge_and_record<S, P, G, D>(
+    app: &App<S, P, G, D>,
+    claims: &Claims,
+    create: &CreateJobRequest,
+    objects: &UserObjects,
+    upload_id: &str,
+    upload: UploadUse<'_>,
+    credits: i64,
+    idempotency_key: Option<&str>,
+    now: i64,
+) -> Result<Recorded, ApiError>
+where
+    S: JobStore + UploadStore + PipelineStore + SessionStore + ActionLimiter + ProviderBudget + Sync,
+    P: PhotoStore + Sync,
+    G: Queue<GenerationMessage> + Sync,
+{
+    let store = &app.store;
     let settings = &app.settings;
     admit(app, claims, now).await?;
     let job = Job {
-        input_key: objects.job_photo(&create.upload_id),
+        input_key: objects.job_photo(upload_id),
         job_id: new_job_id(),
         user_id: claims.sub.clone(),
         status: JobStatus::Queued,
         style: create.style.clone(),
-        credits_charged: style.credits(),
+        credits_charged: credits,
         refunded: false,
         created_at: now,
         updated_at: now,
         completed_at: None,
-        upload_id: create.upload_id.clone(),
+        upload_id: upload_id.to_string(),
         result_key: None,
         error: None,
         deadline_at: now + settings.job_deadline_seconds,
@@ -86,12 +147,15 @@ where
         poll_seq: 0,
     };
     let fingerprint = create.fingerprint();
-    let new = NewJob { job: &job, session_id: &claims.sid, idempotency: idempotency_key.map(|k| (k, fingerprint.as_str())), now };
+    let new = NewJob { job: &job, session_id: &claims.sid, idempotency: idempotency_key.map(|k| (k, fingerprint.as_str())), upload, now };
     match store.create_job(&new).await? {
         CreateOutcome::Created => {}
         CreateOutcome::SessionGone => return Err(unauthorized()),
         CreateOutcome::UploadUnavailable => {
-            return Err(match store.upload_state(&claims.sub, &create.upload_id).await? {
+            if let UploadUse::Copied { .. } = upload {
+                return Err(ApiError::internal("a new upload id was taken"));
+            }
+            return Err(match store.upload_state(&claims.sub, upload_id).await? {
                 None => upload_not_found(),
                 Some(_) => ApiError::ValidationFailed("This upload was already used by another job; upload the photo again.".into()),
             });
@@ -118,31 +182,65 @@ where
                 // second start is harmless (only one run can claim the job).
                 app.queue.send(&GenerationMessage::start(&earlier.user_id, &earlier.job_id), 0).await?;
             }
-            return view(&app.photos, &earlier).await;
+            return Ok(Recorded::Earlier(earlier));
         }
     }
+    Ok(Recorded::New(job))
+}
 
-    // The job's own copy; should this step fail or be lost, the worker makes it.
-    match app.photos.copy(&upload_key, &job.input_key).await {
-        // Best effort: the lifecycle rule removes what is left.
-        Ok(true) => {
-            if let Err(err) = app.photos.delete(std::slice::from_ref(&upload_key)).await {
-                tracing::warn!(job_id = %job.job_id, error = %err, "a used upload was left for the lifecycle rule");
-            }
-        }
-        Ok(false) => tracing::warn!(job_id = %job.job_id, "the upload went before the job's copy was made"),
-        Err(err) => tracing::warn!(job_id = %job.job_id, error = %err, "the job's copy of its photo is left to the worker"),
+/// Checks the caller's upload by its bytes (the real guard: the emulator, and
+/// a misbehaving client, can store anything): 404 when it does not exist,
+/// 422 when it is not a usable photo.
+async fn check_upload<S, P, G, D>(app: &App<S, P, G, D>, claims: &Claims, objects: &UserObjects, upload_id: &str, now: i64) -> Result<(), ApiError>
+where
+    S: UploadStore + SessionStore + Sync,
+    P: PhotoStore + Sync,
+{
+    let store = &app.store;
+    if !is_id(upload_id) {
+        require_live(store, claims.clone(), now).await?;
+        return Err(upload_not_found());
     }
-    if let Err(err) = app.queue.send(&GenerationMessage::start(&job.user_id, &job.job_id), 0).await {
-        tracing::error!(job_id = %job.job_id, error = %err, "could not queue a paid job: failing and refunding it");
-        let reason = JobError { code: "provider_failed".into(), message: "The job could not be started; its credits were refunded.".into() };
-        let now = crate::time::now();
-        if store.fail_and_refund(&job, &reason, now).await? {
-            super::generation::finished(&job, Some(&reason), now);
+    match inspect(&app.photos, &objects.upload(upload_id)).await? {
+        // A job took it (and its copy), so the object is gone: the
+        // transaction tells a retry under the same key from a second use.
+        None if store.upload_state(&claims.sub, upload_id).await? == Some(true) => Ok(()),
+        None => {
+            require_live(store, claims.clone(), now).await?;
+            Err(upload_not_found())
         }
-        return Err(ApiError::Unavailable("The job could not be started and was refunded; please retry.".into()));
+        Some(HeaderCheck::Unusable(why)) => Err(ApiError::ValidationFailed(why)),
+        Some(HeaderCheck::NeedMore) => Err(ApiError::internal("header check gave no verdict")),
+        Some(HeaderCheck::Usable { .. }) => Ok(()),
     }
-    view(&app.photos, &job).await
+}
+
+/// Copies the photo of the caller's job `source_job_id` (checked when that job
+/// was made) to a new upload key of the new job's own, server-side: 404 when
+/// the job is not the caller's or its photo is gone. Copied before anything is
+/// charged, so a deletion of the source a moment later cannot leave the new
+/// job without a photo; a copy no job takes is removed by `uploads/`'s
+/// lifecycle rule.
+async fn copy_source_photo<S, P, G, D>(app: &App<S, P, G, D>, claims: &Claims, objects: &UserObjects, source_job_id: &str, now: i64) -> Result<String, ApiError>
+where
+    S: JobStore + SessionStore + Sync,
+    P: PhotoStore + Sync,
+{
+    let not_found = || ApiError::NotFound("No such job with a photo: name one of your jobs that still has its photo.".into());
+    if !is_id(source_job_id) {
+        require_live(&app.store, claims.clone(), now).await?;
+        return Err(not_found());
+    }
+    let source = app.store.job_with_live_session(&claims.sub, &claims.sid, source_job_id, now).await?.ok_or_else(unauthorized)?.ok_or_else(not_found)?;
+    let upload_id = new_job_id();
+    let copy = objects.upload(&upload_id);
+    // The job's own photo; before its worker made that, the upload it comes from.
+    for from in [Some(source.input_key.clone()), upload_of(&source.input_key)].into_iter().flatten() {
+        if app.photos.copy(&from, &copy).await? {
+            return Ok(upload_id);
+        }
+    }
+    Err(not_found())
 }
 
 /// The ceilings a creation passes before anything is charged: the day's

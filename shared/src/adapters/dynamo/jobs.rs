@@ -1,7 +1,8 @@
 //! Job records. Creating a job is one transaction: the session is alive, the
 //! balance covers the price and the active-job limit holds (one conditional
 //! update of the profile), the ledger row, the job, the upload taken (once),
-//! and the idempotency key (once).
+//! and the idempotency key (once). A job made from another job's photo gets
+//! an upload record of its own for the copy, made in the same transaction.
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
@@ -12,7 +13,7 @@ use super::schema::{TTL_ATTRIBUTE, idempotency_key, job_key, profile_key, sessio
 use super::{DynamoStore, session_alive_in, store_error};
 use crate::credits::ledger::Posting;
 use crate::error::StoreError;
-use crate::jobs::{CreateOutcome, IDEMPOTENCY_SECONDS, Job, MAX_ACTIVE_JOBS, NewJob, StoredKey};
+use crate::jobs::{CreateOutcome, IDEMPOTENCY_SECONDS, Job, MAX_ACTIVE_JOBS, NewJob, StoredKey, UploadUse};
 use crate::ports::JobStore;
 
 impl JobStore for DynamoStore {
@@ -36,28 +37,12 @@ impl JobStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(StoreError::other)?;
-        // The upload record lives as long as its job: its unused-upload TTL is
-        // removed, or becomes the job's retention expiry.
-        let take_upload = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(upload_key(&job.user_id, &job.upload_id)))
-            .update_expression(match job.expires_at {
-                Some(_) => "SET job_id = :job, #exp = :expires REMOVE gsi1pk, gsi1sk",
-                None => "SET job_id = :job REMOVE gsi1pk, gsi1sk, #exp",
-            })
-            .set_expression_attribute_values(job.expires_at.map(|e| [(":expires".to_string(), n(e))].into()))
-            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(job_id) AND attribute_not_exists(sweeping)")
-            .expression_attribute_values(":job", s(job.job_id.as_str()))
-            .build()
-            .map_err(StoreError::other)?;
-        let mut writes = vec![
-            TransactWriteItem::builder().condition_check(session).build(),
-            profile,
-            ledger,
-            TransactWriteItem::builder().put(job_put).build(),
-            TransactWriteItem::builder().update(take_upload).build(),
-        ];
+        let upload = match new.upload {
+            UploadUse::Take => take_upload(&self.table, job)?,
+            UploadUse::Copied { source_job_id } => copied_upload(&self.table, job, source_job_id)?,
+        };
+        let mut writes =
+            vec![TransactWriteItem::builder().condition_check(session).build(), profile, ledger, TransactWriteItem::builder().put(job_put).build(), upload];
         if let Some((key, fingerprint)) = new.idempotency {
             let mut it = idempotency_key(&job.user_id, key);
             it.extend(item([
@@ -188,4 +173,46 @@ impl JobStore for DynamoStore {
             .await?;
         Ok(outcome.is_ok())
     }
+}
+
+/// Takes the caller's upload for `job`. The upload record lives as long as
+/// its job: its unused-upload TTL is removed, or becomes the job's retention
+/// expiry, and it leaves the sweep's index.
+fn take_upload(table: &str, job: &Job) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(upload_key(&job.user_id, &job.upload_id)))
+        .update_expression(match job.expires_at {
+            Some(_) => "SET job_id = :job, #exp = :expires REMOVE gsi1pk, gsi1sk",
+            None => "SET job_id = :job REMOVE gsi1pk, gsi1sk, #exp",
+        })
+        .set_expression_attribute_values(job.expires_at.map(|e| [(":expires".to_string(), n(e))].into()))
+        .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+        .condition_expression("attribute_exists(pk) AND attribute_not_exists(job_id) AND attribute_not_exists(sweeping)")
+        .expression_attribute_values(":job", s(job.job_id.as_str()))
+        .build()
+        .map_err(StoreError::other)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// The upload record of a copy of another job's photo, already `job`'s (so
+/// never in the sweep's index), expiring with the job.
+fn copied_upload(table: &str, job: &Job, source_job_id: &str) -> Result<TransactWriteItem, StoreError> {
+    let mut record = upload_key(&job.user_id, &job.upload_id);
+    record.extend(item([
+        ("entity", s("upload")),
+        ("user_id", s(job.user_id.as_str())),
+        ("upload_id", s(job.upload_id.as_str())),
+        ("job_id", s(job.job_id.as_str())),
+        ("source_job_id", s(source_job_id)),
+        ("created_at", n(job.created_at)),
+    ]));
+    if let Some(copy) = crate::object_keys::upload_of(&job.input_key) {
+        record.insert("s3_key".to_string(), s(copy));
+    }
+    if let Some(expires) = job.expires_at {
+        record.insert(TTL_ATTRIBUTE.to_string(), n(expires));
+    }
+    let put = Put::builder().table_name(table).set_item(Some(record)).condition_expression("attribute_not_exists(pk)").build().map_err(StoreError::other)?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
