@@ -20,6 +20,7 @@
 //! [--events DIR] [--template PATH] [--logs DIR] BOOTSTRAP...` (`bin/bench-cold`
 //! builds everything and starts the emulator).
 
+mod connections;
 mod run;
 mod runtime_api;
 mod setup;
@@ -47,6 +48,8 @@ struct Args {
     events: PathBuf,
     template: PathBuf,
     logs: PathBuf,
+    /// The secrets in the emulator's Secrets Manager (`APP_SECRETS_ARN`), not variables.
+    secrets_manager: bool,
     bootstraps: Vec<PathBuf>,
 }
 
@@ -61,6 +64,7 @@ fn args() -> Result<Args, BoxError> {
         events: "events".into(),
         template: "template.yaml".into(),
         logs: ".local/bench-cold".into(),
+        secrets_manager: false,
         bootstraps: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -74,6 +78,7 @@ fn args() -> Result<Args, BoxError> {
             "--events" => a.events = value()?.into(),
             "--template" => a.template = value()?.into(),
             "--logs" => a.logs = value()?.into(),
+            "--secrets-manager" => a.secrets_manager = true,
             flag if flag.starts_with("--") => return Err(format!("unknown option {flag}; see bin/bench-cold").into()),
             path => a.bootstraps.push(path.into()),
         }
@@ -187,6 +192,7 @@ impl Row {
             let warm = tally(self.runs.iter().flat_map(|r| r.answers.iter().skip(1)));
             format!("{first}; {warm}")
         };
+        let conns = |phase: fn(&RunResult) -> usize| median(&self.runs.iter().map(phase).collect::<Vec<_>>()).map_or_else(|| "–".into(), |n| n.to_string());
         let mut cells = vec![
             self.name.clone(),
             mb(self.bootstrap_bytes),
@@ -198,6 +204,7 @@ impl Row {
             ms(percentile(&warm, 50)),
             ms(percentile(&warm, 99)),
             rss,
+            format!("{}; {}; {}", conns(|r| r.connections[0]), conns(|r| r.connections[1]), conns(|r| r.connections[2])),
             answers,
         ];
         if let Some(failure) = &self.failure {
@@ -208,7 +215,7 @@ impl Row {
     }
 }
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 12] = [
     "function",
     "bootstrap MB",
     "zip MB",
@@ -219,6 +226,7 @@ const HEADER: [&str; 11] = [
     "warm p50 ms",
     "warm p99 ms",
     "peak RSS MiB",
+    "AWS conns (init; 1st; warm)",
     "answers (1st; warm)",
 ];
 
@@ -263,6 +271,8 @@ struct Bench {
     base_env: Vec<(String, String)>,
     /// The user the sample events act for.
     tokens: Tokens,
+    /// The relay the bootstraps reach the emulator through.
+    relay: connections::Relay,
 }
 
 impl Bench {
@@ -278,7 +288,11 @@ impl Bench {
     async fn fresh_state(&mut self) -> Result<(), BoxError> {
         setup::reset_emulator(&self.args.endpoint).await?;
         let created = setup::create_resources(&self.args.endpoint, &self.template).await?;
-        self.base_env = setup::base_env(&self.template, &created, &self.args.endpoint, &self.secrets, &self.providers, &self.webhook_auth);
+        self.base_env = setup::base_env(&self.template, &created, &self.relay.url, &self.secrets, &self.providers, &self.webhook_auth);
+        if self.args.secrets_manager {
+            let arn = setup::create_app_secret(&self.args.endpoint, &self.secrets, &self.webhook_auth).await?;
+            setup::secrets_from_manager(&mut self.base_env, arn);
+        }
         self.tokens = match self.sign_up().await {
             Ok(tokens) => tokens,
             Err(e) => {
@@ -306,7 +320,11 @@ impl Bench {
             let own_user = if name == "delete-me" { self.sign_up().await.ok() } else { None };
             let event = Bytes::from(own_user.as_ref().unwrap_or(&self.tokens).sign(event).to_string());
             match run::run_once(&target, &event, self.args.warm, &log).await {
-                Ok(result) => {
+                Ok(mut result) => {
+                    let [spawned, ready, first, last] = result.phases;
+                    let after = last + Duration::from_millis(1);
+                    result.connections =
+                        [self.relay.opened_between(spawned, ready), self.relay.opened_between(ready, first), self.relay.opened_between(first, after)];
                     eprint!("\r== {name}: run {}/{}, init {} ms   ", i + 1, self.args.runs, ms(Some(result.init)));
                     row.runs.push(result);
                 }
@@ -355,7 +373,8 @@ async fn bench_all(args: Args) -> Result<(), BoxError> {
     let secrets = Secrets::generate()?;
     let tokens = Tokens::sample(&secrets);
     let providers = setup::start_providers().await?;
-    let mut bench = Bench { args, template, secrets, providers, webhook_auth, sign_up_with, base_env: Vec::new(), tokens };
+    let relay = connections::Relay::start(&args.endpoint).await?;
+    let mut bench = Bench { args, template, secrets, providers, webhook_auth, sign_up_with, base_env: Vec::new(), tokens, relay };
 
     let scratch = std::env::temp_dir().join(format!("bench-cold-{}", std::process::id()));
     let mut rows = Vec::new();
@@ -373,7 +392,15 @@ async fn bench_all(args: Args) -> Result<(), BoxError> {
         "Cold start: {} runs per function, {} warm invocations per run; times in ms (init: spawn → first GET /next; invoke: event handed out → answer).",
         bench.args.runs, bench.args.warm
     );
-    println!("Sizes in MB of 10^6 bytes; zip: the bootstrap alone, `zip` default compression. Outputs: {}.\n", bench.args.logs.display());
+    println!("Sizes in MB of 10^6 bytes; zip: the bootstrap alone, `zip` default compression. Outputs: {}.", bench.args.logs.display());
+    println!(
+        "Secrets: {}. AWS conns: connections opened to the emulator during init, the first invocation, and all the warm ones (medians).\n",
+        if bench.args.secrets_manager {
+            "read from the emulator's Secrets Manager at init (APP_SECRETS_ARN)"
+        } else {
+            "environment variables (no call at init)"
+        }
+    );
     print!("{}", render(&rows));
     let failed = rows.iter().filter(|r| r.failure.is_some()).count();
     if failed > 0 {
@@ -452,6 +479,8 @@ mod tests {
             peak_rss_kib: Some(10_240),
             first_answer: Bytes::new(),
             answers: vec!["200".into(); 4],
+            phases: [std::time::Instant::now(); 4],
+            connections: [1, 0, 0],
         };
         let row = |name: &str, init_ms| Row { name: name.into(), bootstrap_bytes: Some(2_500_000), zip_bytes: None, runs: vec![run(init_ms)], failure: None };
         let table = render(&[row(HELLO, 2), row("get-me", 5)]);
@@ -459,7 +488,7 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert!(lines[1].starts_with("|---") && lines[1].contains(":|"), "{}", lines[1]);
         assert!(lines.iter().all(|l| l.chars().count() == lines[0].chars().count()));
-        assert!(lines[3].contains(" 2.50 ") && lines[3].contains(" 10.0 ") && lines[3].contains("200; 200"), "{}", lines[3]);
+        assert!(lines[3].contains(" 2.50 ") && lines[3].contains(" 10.0 ") && lines[3].contains("200; 200") && lines[3].contains(" 1; 0; 0 "), "{}", lines[3]);
         assert!(lines[3].contains(" 5.00 ") && lines[3].contains(" 2.50 |"), "{}", lines[3]);
     }
 }

@@ -45,6 +45,12 @@ pub struct RunResult {
     pub first_answer: Bytes,
     /// Each answer in short (`201`, `ok`, `error`), the first one first.
     pub answers: Vec<String>,
+    /// When the bootstrap was spawned, asked for its first event, answered
+    /// its first event, and answered its last.
+    pub phases: [Instant; 4],
+    /// AWS connections opened during init, the first invocation and the
+    /// warm ones (the caller counts them).
+    pub connections: [usize; 3],
 }
 
 /// Runs `target` once: init, then `1 + warm` invocations of `event`; its
@@ -87,20 +93,24 @@ async fn drive(api: &mut RuntimeApi, child: &mut Child, spawned: Instant, target
     let mut latencies = Vec::with_capacity(warm + 1);
     let mut answers = Vec::with_capacity(warm + 1);
     let mut first_answer = Bytes::new();
+    let mut answered = [ready; 2];
     for i in 0..=warm {
-        let (latency, body, failed) = invoke(api, child, target, event).await.map_err(|e| format!("invocation {}: {e}", i + 1))?;
+        let (latency, body, failed, at) = invoke(api, child, target, event).await.map_err(|e| format!("invocation {}: {e}", i + 1))?;
         answers.push(summarise(&body, failed));
         if i == 0 {
             first_answer = body;
+            answered[0] = at;
         }
+        answered[1] = at;
         latencies.push(latency);
     }
     let peak_rss_kib = child.id().and_then(peak_rss_kib);
     let first = latencies.remove(0);
-    Ok(RunResult { init, first, warm: latencies, peak_rss_kib, first_answer, answers })
+    Ok(RunResult { init, first, warm: latencies, peak_rss_kib, first_answer, answers, phases: [spawned, ready, answered[0], answered[1]], connections: [0; 3] })
 }
 
-async fn invoke(api: &mut RuntimeApi, child: &mut Child, target: &Target, event: &Bytes) -> Result<(Duration, Bytes, bool), BoxError> {
+/// One invocation: its latency, answer, whether it failed, and when it answered.
+async fn invoke(api: &mut RuntimeApi, child: &mut Child, target: &Target, event: &Bytes) -> Result<(Duration, Bytes, bool, Instant), BoxError> {
     let id = uuid::Uuid::new_v4().to_string();
     let deadline_ms = (SystemTime::now() + target.timeout).duration_since(UNIX_EPOCH)?.as_millis();
     api.send(Invocation { id: id.clone(), body: event.clone(), deadline_ms }).await?;
@@ -110,7 +120,7 @@ async fn invoke(api: &mut RuntimeApi, child: &mut Child, target: &Target, event:
             report = api.reports.recv() => match report {
                 Some(Report::Answered { id: answered, sent, at, body, failed }) if answered == id => {
                     let sent = sent.ok_or("answered before its event was handed out")?;
-                    return Ok((at.saturating_duration_since(sent), body, failed));
+                    return Ok((at.saturating_duration_since(sent), body, failed, at));
                 }
                 Some(_) => {}
                 None => return Err("the runtime API stand-in stopped".into()),

@@ -136,6 +136,35 @@ pub fn base_env(template: &Template, created: &Created, endpoint: &str, secrets:
     env
 }
 
+/// The variables that carry the app secret's fields when no secret is read.
+const SECRET_VARIABLES: [&str; 5] = ["TOKEN_SIGNING_KEYS", "IP_HASH_KEY", "KIE_API_KEY", "REVENUECAT_API_KEY", "REVENUECAT_WEBHOOK_AUTH"];
+
+/// Stores the app secret (what `bin/init-secret` stores) in the emulator's
+/// Secrets Manager; returns its ARN.
+pub async fn create_app_secret(endpoint: &str, secrets: &Secrets, webhook_auth: &str) -> Result<String, BoxError> {
+    let sdk = shared::adapters::sdk_loader()
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "bench-cold"))
+        .load()
+        .await;
+    let document = serde_json::json!({
+        "token_signing_keys": secrets.token_signing_keys,
+        "ip_hash_key": secrets.ip_hash_key,
+        "kie_api_key": "bench-kie-key",
+        "revenuecat_api_key": "sk_bench",
+        "revenuecat_webhook_auth": webhook_auth,
+    });
+    let out = aws_sdk_secretsmanager::Client::new(&sdk).create_secret().name("pro-portrait-bench/app").secret_string(document.to_string()).send().await?;
+    Ok(out.arn().ok_or("the emulator gave the secret no ARN")?.to_string())
+}
+
+/// Moves the secrets out of `env` into the secret `arn` names.
+pub fn secrets_from_manager(env: &mut Vec<(String, String)>, arn: String) {
+    env.retain(|(k, _)| !SECRET_VARIABLES.contains(&k.as_str()));
+    env.push(("APP_SECRETS_ARN".into(), arn));
+}
+
 /// The variables of one function: its name, memory, log group and stream.
 pub fn function_env(name: &str) -> Vec<(String, String)> {
     vec![

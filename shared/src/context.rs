@@ -27,11 +27,23 @@ pub type AwsEraser = AccountEraser<DynamoStore, PhotoStorage, RevenueCatClient, 
 
 impl AppContext {
     /// Reads settings and secrets and builds the clients.
+    ///
+    /// When the secret is read from Secrets Manager, the table's connection
+    /// opens during that round trip, so the first request opens none.
     pub async fn from_env() -> Result<Self, BoxError> {
         let settings = Settings::from_env()?;
         let sdk = adapters::aws_config().await;
-        let secrets = adapters::secrets::load(&sdk).await?;
-        Ok(Self::with_config(settings, secrets, &sdk))
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let secrets = if adapters::secrets::from_manager() {
+            let store = DynamoStore::new(dynamo.clone(), settings.table_name.clone());
+            let (secrets, ()) = tokio::join!(adapters::secrets::load(&sdk), store.open_connection());
+            secrets?
+        } else {
+            adapters::secrets::load(&sdk).await?
+        };
+        let photos = PhotoStorage::new(&sdk, settings.bucket_name.clone());
+        let queue = GenerationQueue::new(&sdk, settings.queue_url.clone());
+        Ok(Self::with_clients(settings, secrets, dynamo, photos, queue))
     }
 
     /// Builds the clients from an SDK configuration (benchmarks add an

@@ -34,13 +34,44 @@ pub fn call_timeouts(call: Duration) -> TimeoutConfig {
     TimeoutConfig::builder().connect_timeout(Duration::from_secs(1)).operation_attempt_timeout(call * 2 / 5).operation_timeout(call).build()
 }
 
-/// The SDK configuration loader every function uses: the environment
-/// (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL` on the local stack),
-/// the call limits of [`call_timeout`], [`CALL_ATTEMPTS`] tries.
+/// The roots every AWS service endpoint's certificate chains to (Amazon
+/// Trust Services), compiled in.
+const AWS_TRUST_ROOTS: &[u8] = include_bytes!("../../certs/amazon-trust-services.pem");
+
+/// The HTTPS client of every AWS client: rustls, trusting the Amazon Trust
+/// Services roots. Not the system's store: loading and parsing it (a bundle
+/// and a directory of ~150 certificates each) was most of a cold start's
+/// work. `AWS_TRUST_SYSTEM_ROOTS=true` adds it, for an endpoint behind a
+/// proxy that presents another chain.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let system = crate::config::optional("AWS_TRUST_SYSTEM_ROOTS").is_some_and(|v| v == "true");
+    let trust = TrustStore::empty().with_native_roots(system).with_pem_certificate(AWS_TRUST_ROOTS);
+    let tls = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context of a trust store always builds");
+    aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls).build_https()
+}
+
+/// The SDK configuration loader every function uses: the region,
+/// credentials and (on the local stack) `AWS_ENDPOINT_URL` from the
+/// environment, [`https_client`], the call limits of [`call_timeout`],
+/// [`CALL_ATTEMPTS`] tries.
+///
+/// Lambda gives a function its region and its role's credentials as
+/// variables; taken from there directly, the default chains never build the
+/// STS (web identity) client they would otherwise set up, unused, at every
+/// cold start. Without credentials in the environment the default chain runs.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
         .timeout_config(call_timeouts(call_timeout()))
-        .retry_config(RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS))
+        .retry_config(RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS));
+    if let Some(region) = crate::config::optional("AWS_REGION") {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if crate::config::optional("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader.credentials_provider(aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new());
+    }
+    loader
 }
 
 /// Loads the AWS SDK configuration once per cold start ([`sdk_loader`]).

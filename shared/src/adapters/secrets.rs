@@ -33,6 +33,11 @@ fn either(doc: Option<String>, env: &'static str) -> Option<String> {
     doc.filter(|v| !v.is_empty()).or_else(|| config::optional(env))
 }
 
+/// Whether the secrets are read from Secrets Manager (`APP_SECRETS_ARN`).
+pub fn from_manager() -> bool {
+    config::optional("APP_SECRETS_ARN").is_some()
+}
+
 /// Loads the secrets once, at cold start.
 pub async fn load(sdk: &SdkConfig) -> Result<Secrets, BoxError> {
     if let Some(arn) = config::optional("APP_SECRETS_ARN") {

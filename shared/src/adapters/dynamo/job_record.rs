@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::attrs::{Item, get_n, get_s, item, n, opt_s, s};
-use super::schema::{ACTIVE_JOBS, TTL_ATTRIBUTE, attention_sk, job_id_index, job_key};
+use super::schema::{TTL_ATTRIBUTE, active_jobs_index, attention_sk, job_id_index, job_key};
 use crate::error::StoreError;
 use crate::jobs::{Job, JobError, JobStatus};
 use crate::styles::StyleChoice;
@@ -31,7 +31,7 @@ pub(super) fn job_item(job: &Job) -> Item {
         // Found by id alone (the provider's callback), and by deadline while active (the reaper).
         ("gsi1pk", s(job_id_index(&job.job_id))),
         ("gsi1sk", s("JOB")),
-        ("gsi2pk", s(ACTIVE_JOBS)),
+        ("gsi2pk", s(active_jobs_index(&job.job_id))),
         ("gsi2sk", s(attention_sk(job, job.watch_at))),
         ("poll_seq", n(i64::from(job.poll_seq))),
     ]));

@@ -50,6 +50,16 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// Opens the client's connection to DynamoDB (on AWS: TCP and TLS) with
+    /// the cheapest read there is, a key that holds nothing, so the first
+    /// request finds it open. A failure only means the request opens it.
+    pub async fn open_connection(&self) {
+        let key = schema::warm_up_key();
+        if let Err(err) = self.client.get_item().table_name(&self.table).set_key(Some(key)).projection_expression("pk").send().await {
+            tracing::debug!(error = %err, "the DynamoDB connection was not opened ahead of the first request");
+        }
+    }
 }
 
 /// Maps an SDK error: throttling, timeouts and unreachable endpoints are

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem,
 use super::attrs::{get_s, n, s};
 use super::job_record::job_from;
 use super::ledger::{free_slot, posting};
-use super::schema::{ACTIVE_JOBS, GSI1, GSI2, PROFILE, attention_sk, job_id_index, job_key, user_pk};
+use super::schema::{GSI1, GSI2, PROFILE, active_jobs_partitions, attention_sk, job_id_index, job_key, user_pk};
 use super::{DynamoStore, store_error};
 use crate::credits::ledger::Posting;
 use crate::error::StoreError;
@@ -167,21 +167,28 @@ impl PipelineStore for DynamoStore {
     }
 
     /// Active jobs the reaper must look at by `now` (stalled, or past their
-    /// deadline), earliest first, at most `limit`.
+    /// deadline), earliest first, at most `limit`: every partition read in
+    /// parallel.
     async fn due_jobs(&self, now: i64, limit: usize) -> Result<Vec<DueJob>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI2)
-            .key_condition_expression("gsi2pk = :active AND gsi2sk <= :now")
-            .expression_attribute_values(":active", s(ACTIVE_JOBS))
-            .expression_attribute_values(":now", s(format!("{now:012}~")))
-            .limit(limit as i32)
-            .send()
-            .await
-            .map_err(store_error)?;
-        out.items().iter().map(|it| Ok(DueJob { user_id: get_s(it, "user_id")?, job_id: get_s(it, "job_id")? })).collect()
+        let reads = active_jobs_partitions().into_iter().map(|partition| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI2)
+                .key_condition_expression("gsi2pk = :part AND gsi2sk <= :now")
+                .expression_attribute_values(":part", s(partition))
+                .expression_attribute_values(":now", s(format!("{now:012}~")))
+                .limit(limit as i32)
+                .send()
+        });
+        let mut due = Vec::new();
+        for out in futures_util::future::join_all(reads).await {
+            for it in out.map_err(store_error)?.items() {
+                due.push((get_s(it, "gsi2sk")?, DueJob { user_id: get_s(it, "user_id")?, job_id: get_s(it, "job_id")? }));
+            }
+        }
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(due.into_iter().take(limit).map(|(_, job)| job).collect())
     }
 
     /// Fails a queued or processing job and refunds it (paying a debt first),

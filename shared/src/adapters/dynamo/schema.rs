@@ -20,11 +20,11 @@
 //! | provider task log | `PROVIDER#TASKS` | `RATE` |
 //! | provider spend of a day | `PROVIDER#SPEND` | `<YYYY-MM-DD>` |
 //!
-//! `GSI1` finds: unused uploads by day and deadline (`UPLOADS_UNUSED#<day>`),
+//! `GSI1` finds: unused uploads by deadline (`UPLOADS_UNUSED#<shard>`),
 //! jobs by id (`JOBID#<job>`: the provider's callback names no user),
 //! purchases by owner (`PURCHASES#<user>`), trash by age (`TRASH`).
 //! `GSI2` lists active jobs by the time the reaper must look at them
-//! (`ACTIVE_JOBS`). `expires_at` (Unix seconds) is the TTL attribute;
+//! (`ACTIVE_JOBS#<shard>`). `expires_at` (Unix seconds) is the TTL attribute;
 //! DynamoDB deletes expired items late (the emulator never), so reads ignore them.
 
 use super::attrs::{Item, item, s};
@@ -39,8 +39,13 @@ pub const GSI1: &str = "GSI1";
 pub const GSI2: &str = "GSI2";
 /// The sort key of a profile.
 pub const PROFILE: &str = "PROFILE";
-/// The `GSI2` partition of active jobs.
+/// The `GSI2` partition of active jobs made before the index was sharded
+/// (read by the reaper until none is left; no job is written to it).
 pub const ACTIVE_JOBS: &str = "ACTIVE_JOBS";
+/// How many partitions each service-wide index (active jobs, unused
+/// uploads) is spread over: each takes its own share of the index's write
+/// rate, and the reaper and the sweep read them all, in parallel.
+pub const INDEX_SHARDS: u32 = 8;
 /// The `GSI1` partition of trash items.
 pub const TRASH: &str = "TRASH";
 /// The partition of the deletion log.
@@ -98,9 +103,42 @@ pub fn upload_key(user_id: &str, upload_id: &str) -> Item {
     key(user_pk(user_id), format!("UPLOAD#{upload_id}"))
 }
 
-/// The `GSI1` partition of the uploads that must be used by a day.
-pub fn unused_uploads_index(unix: i64) -> String {
-    format!("UPLOADS_UNUSED#{}", &rfc3339(unix)[..10])
+/// The shard of a service-wide index an id's item goes to: FNV-1a of the
+/// id (random in its last digits), so items spread evenly.
+fn shard_of(id: &str) -> u32 {
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    hash % INDEX_SHARDS
+}
+
+/// A job's `GSI2` partition while it is active.
+pub fn active_jobs_index(job_id: &str) -> String {
+    format!("{ACTIVE_JOBS}#{}", shard_of(job_id))
+}
+
+/// Every `GSI2` partition that may hold active jobs: the shards, then the
+/// unsharded partition of jobs made before.
+pub fn active_jobs_partitions() -> Vec<String> {
+    (0..INDEX_SHARDS).map(|i| format!("{ACTIVE_JOBS}#{i}")).chain([ACTIVE_JOBS.to_string()]).collect()
+}
+
+/// An unused upload's `GSI1` partition.
+pub fn unused_uploads_index(upload_id: &str) -> String {
+    format!("UPLOADS_UNUSED#{}", shard_of(upload_id))
+}
+
+/// Every `GSI1` partition that may hold unused uploads due by `now`: the
+/// shards, then the per-day partitions of uploads made before the index was
+/// sharded, for `now`'s day and the day before (an upload's time to be used
+/// is at most a day, and the sweep ran before), which no upload is written
+/// to any more.
+pub fn unused_uploads_partitions(now: i64) -> Vec<String> {
+    let legacy = [now - 86_400, now].map(|day| format!("UPLOADS_UNUSED#{}", &rfc3339(day)[..10]));
+    (0..INDEX_SHARDS).map(|i| format!("UPLOADS_UNUSED#{i}")).chain(legacy).collect()
+}
+
+/// A key no item has: read at cold start to open the connection.
+pub fn warm_up_key() -> Item {
+    key("WARM_UP".into(), "WARM_UP".into())
 }
 
 /// The key of a trash item.
@@ -156,4 +194,27 @@ pub fn provider_tasks_key() -> Item {
 /// The key of the provider spend of a UTC day.
 pub fn spend_key(day: &str) -> Item {
     key("PROVIDER#SPEND".into(), day.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_spread_over_every_shard() {
+        let mut counts = [0_u32; INDEX_SHARDS as usize];
+        for _ in 0..8_000 {
+            counts[shard_of(&crate::jobs::new_job_id()) as usize] += 1;
+        }
+        // Even within a few percent: no shard takes much more than its share.
+        assert!(counts.iter().all(|&c| (850..=1150).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn readers_cover_every_partition_writers_use() {
+        let id = crate::jobs::new_job_id();
+        assert!(active_jobs_partitions().contains(&active_jobs_index(&id)));
+        assert!(unused_uploads_partitions(1_800_000_000).contains(&unused_uploads_index(&id)));
+        assert_eq!(active_jobs_partitions().len(), INDEX_SHARDS as usize + 1);
+    }
 }

@@ -6,14 +6,11 @@
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 
 use super::attrs::{get_s, item, n, s};
-use super::schema::{GSI1, TTL_ATTRIBUTE, session_key, unused_uploads_index, upload_key};
+use super::schema::{GSI1, TTL_ATTRIBUTE, session_key, unused_uploads_index, unused_uploads_partitions, upload_key};
 use super::{DynamoStore, store_error};
 use crate::error::StoreError;
 use crate::ports::UploadStore;
 use crate::uploads::{DueUpload, NewUpload};
-
-/// How many days back the sweep looks for unused uploads.
-const SWEEP_DAYS: i64 = 7;
 
 impl UploadStore for DynamoStore {
     /// Records a new upload, only if the caller's session is alive (checked
@@ -30,7 +27,7 @@ impl UploadStore for DynamoStore {
             ("content_length", n(content_length as i64)),
             ("created_at", n(now)),
             ("use_by", n(use_by)),
-            ("gsi1pk", s(unused_uploads_index(use_by))),
+            ("gsi1pk", s(unused_uploads_index(upload_id))),
             // A backstop so no record outlives a sweep that stopped running for a week;
             // the sweep, not this TTL, is what deletes unused uploads (and their objects).
             (TTL_ATTRIBUTE, n(use_by + 7 * 86_400)),
@@ -59,33 +56,32 @@ impl UploadStore for DynamoStore {
         Ok(record.map(|it| it.contains_key("job_id") || it.contains_key("sweeping")))
     }
 
-    /// Unused uploads whose time ran out before `now`, at most `limit`.
+    /// Unused uploads whose time ran out before `now`, at most `limit`,
+    /// earliest first: every partition read in parallel.
     async fn due_uploads(&self, now: i64, limit: usize) -> Result<Vec<DueUpload>, StoreError> {
-        let mut due = Vec::new();
-        for days_back in (0..=SWEEP_DAYS).rev() {
-            let out = self
-                .client
+        let reads = unused_uploads_partitions(now).into_iter().map(|partition| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :day AND gsi1sk <= :now")
-                .expression_attribute_values(":day", s(unused_uploads_index(now - days_back * 86_400)))
+                .key_condition_expression("gsi1pk = :part AND gsi1sk <= :now")
+                .expression_attribute_values(":part", s(partition))
                 .expression_attribute_values(":now", s(format!("{now:012}~")))
-                .limit((limit - due.len()) as i32)
+                .limit(limit as i32)
                 .send()
-                .await
-                .map_err(store_error)?;
-            for it in out.items() {
+        });
+        let mut due = Vec::new();
+        for out in futures_util::future::join_all(reads).await {
+            for it in out.map_err(store_error)?.items() {
                 if it.contains_key("job_id") {
                     continue;
                 }
-                due.push(DueUpload { user_id: get_s(it, "user_id")?, upload_id: get_s(it, "upload_id")?, s3_key: get_s(it, "s3_key")? });
-            }
-            if due.len() >= limit {
-                break;
+                let order = get_s(it, "gsi1sk")?;
+                due.push((order, DueUpload { user_id: get_s(it, "user_id")?, upload_id: get_s(it, "upload_id")?, s3_key: get_s(it, "s3_key")? }));
             }
         }
-        Ok(due)
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(due.into_iter().take(limit).map(|(_, upload)| upload).collect())
     }
 
     /// Marks an unused upload as being swept, so no job can use it from now
