@@ -109,8 +109,7 @@ fn rates_outside_0_to_1_and_a_lone_create_error_code_are_rejected() {
         "fail_rate": 0.1, "no_callback_rate": 0.05, "create_error_rate": 0.05,
         "create_error_code": 500, "record_delay_ms": 3000}}));
     assert_eq!(soak.validate(), Ok(()));
-    for bad in [json!({"record_delay_ms": -1}), json!({"record_delay_ms": "1s"}), json!({"create_error_code": "429"}), json!({"no_callback_rate": "half"})]
-    {
+    for bad in [json!({"record_delay_ms": -1}), json!({"record_delay_ms": "1s"}), json!({"create_error_code": "429"}), json!({"no_callback_rate": "half"})] {
         assert!(serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": bad})).is_err(), "{bad}");
     }
 }
