@@ -75,6 +75,10 @@ async fn a_primary_failing_with_500_hands_the_job_to_the_fallback_which_succeeds
     let fallback_task = sim_tasks(s.user_id()).await[1]["task_id"].as_str().unwrap().to_string();
     assert_eq!(text(&record, "task_id"), Some(fallback_task.as_str()));
 
+    let shown = support(&["show-user", s.user_id()]);
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains(&format!("model {FALLBACK_HIGH} (second model)")), "the operators see it");
+
     assert_eq!(credits(&c, &s).await, 0, "charged once, not refunded");
     assert_eq!(job_postings(s.user_id()).await, ["job_charge"]);
     assert_eq!(results_of(s.user_id()).await.len(), 1, "one result");
