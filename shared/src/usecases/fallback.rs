@@ -15,6 +15,8 @@
 //! new start step be lost, the job has no task and a claim: the reaper
 //! sends the start again when its watch passes, as for any start.
 
+use std::fmt::Display;
+
 use crate::error::StoreError;
 use crate::jobs::{Job, JobError, Replacing};
 use crate::messages::GenerationMessage;
@@ -39,12 +41,15 @@ where
         }
     }
 
-    /// After a failure on the provider's side of what `replacing` names:
-    /// switches `job` to its quality's second model and sends that model's
-    /// start step, or, with no second model, one used already, or too
-    /// little time left, fails the job with `error` and refunds it.
-    pub(crate) async fn fall_back_or_fail(&self, job: &Job, replacing: Replacing<'_>, error: JobError) -> Result<(), StoreError> {
+    /// After a failure on the provider's side of what `replacing` names
+    /// (`cause`, for the log): switches `job` to its quality's second model
+    /// and sends that model's start step, or, with no second model, one
+    /// used already, or too little time left, fails the job with `error`
+    /// and refunds it.
+    pub(crate) async fn fall_back_or_fail(&self, job: &Job, replacing: Replacing<'_>, error: JobError, cause: &dyn Display) -> Result<(), StoreError> {
         let now = crate::time::now();
+        let failed = job.task_model.clone().unwrap_or_else(|| self.model_for(job));
+        tracing::warn!(job_id = %job.job_id, model = %failed, %cause, "the model failed on the provider's side");
         let configured = self.settings.models.for_quality(&job.style.quality).fallback.as_deref();
         let Some(model) = configured.filter(|_| job.may_fall_back(now)) else {
             if configured.is_some() && job.fallback_model.is_none() {
@@ -56,7 +61,6 @@ where
         if !self.store.switch_to_fallback(job, replacing, model, &next_claim, now, self.settings.watch(now, 0)).await? {
             return Ok(()); // another step switched (or settled) the job
         }
-        let failed = job.task_model.clone().unwrap_or_else(|| self.model_for(job));
         tracing::warn!(job_id = %job.job_id, failed_model = %failed, fallback_model = %model, "the primary model failed: the fallback model takes over");
         let start = GenerationMessage { claim: Some(next_claim), photo_ready: true, ..GenerationMessage::start(&job.user_id, &job.job_id) };
         self.send(start, 0).await

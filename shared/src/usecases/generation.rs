@@ -263,10 +263,7 @@ where
                 tracing::warn!(job_id = %job.job_id, %why, attempt, delay, "createTask refused: retrying later");
                 self.hand_on(&job, claim, delay, GenerationMessage { attempt: attempt + 1, ..GenerationMessage::start(&job.user_id, &job.job_id) }).await
             }
-            Err(err) if err.allows_fallback() => {
-                tracing::warn!(job_id = %job.job_id, model = %task.model, error = %err, "createTask refused for good");
-                self.fall_back_or_fail(&job, Replacing::Start(claim), FailReason::Provider.job_error()).await
-            }
+            Err(err) if err.allows_fallback() => self.fall_back_or_fail(&job, Replacing::Start(claim), FailReason::Provider.job_error(), &err).await,
             Err(err) => self.fail_for(&job, err).await,
         }
     }
@@ -301,10 +298,7 @@ where
             // Right after createTask the task may not be visible yet.
             Err(ProviderError::Fatal { code: 404, .. }) if msg.step == Step::Poll && msg.attempt < 2 => self.next_poll(&job, msg).await,
             Ok(state) => self.settle(&job, state).await,
-            Err(err) if err.allows_fallback() => {
-                tracing::warn!(job_id = %job.job_id, error = %err, "the provider cannot tell the task's state");
-                self.fall_back_or_fail(&job, Replacing::Task(&task_id), FailReason::Provider.job_error()).await
-            }
+            Err(err) if err.allows_fallback() => self.fall_back_or_fail(&job, Replacing::Task(&task_id), FailReason::Provider.job_error(), &err).await,
             Err(err) => self.fail_for(&job, err).await,
         }
     }
@@ -329,7 +323,7 @@ where
             TaskState::Fail { reason, code } => {
                 tracing::info!(job_id = %job.job_id, fail_code = %code, model = job.task_model.as_deref().unwrap_or_default(), "the provider failed the task");
                 match &job.task_id {
-                    Some(task_id) if reason.allows_fallback() => self.fall_back_or_fail(job, Replacing::Task(task_id), reason.job_error()).await,
+                    Some(task_id) if reason.allows_fallback() => self.fall_back_or_fail(job, Replacing::Task(task_id), reason.job_error(), &code).await,
                     _ => self.fail(job, reason.job_error()).await,
                 }
             }
