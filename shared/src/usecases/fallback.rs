@@ -46,7 +46,7 @@ where
     /// and sends that model's start step, or, with no second model, one
     /// used already, or too little time left, fails the job with `error`
     /// and refunds it.
-    pub(crate) async fn fall_back_or_fail(&self, job: &Job, replacing: Replacing<'_>, error: JobError, cause: &dyn Display) -> Result<(), StoreError> {
+    pub(crate) async fn fall_back_or_fail(&self, job: &Job, replacing: Replacing<'_>, error: JobError, cause: &(dyn Display + Sync)) -> Result<(), StoreError> {
         let now = crate::time::now();
         let failed = job.task_model.clone().unwrap_or_else(|| self.model_for(job));
         tracing::warn!(job_id = %job.job_id, model = %failed, %cause, "the model failed on the provider's side");
