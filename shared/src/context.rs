@@ -3,7 +3,7 @@
 
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::kie::client::KieClient;
-use crate::adapters::kie::models::ModelChoice;
+use crate::adapters::kie::models::KNOWN_MODELS;
 use crate::adapters::revenuecat::RevenueCatClient;
 use crate::adapters::s3::PhotoStorage;
 use crate::adapters::sqs::{DeletionQueue, GenerationQueue};
@@ -13,6 +13,7 @@ use crate::auth::keys::Secrets;
 use crate::config::{self, Settings};
 use crate::error::BoxError;
 use crate::photo_clean::Rewriter;
+use crate::provider::ModelChoice;
 use crate::usecases::account_deletion::AccountEraser;
 use crate::usecases::generation::{Pipeline, PipelineSettings};
 
@@ -70,17 +71,18 @@ pub fn revenuecat(ctx: &AppContext) -> Option<RevenueCatClient> {
     ctx.secrets.revenuecat_api_key.clone().map(|key| RevenueCatClient::new(base, key))
 }
 
-/// KIE with the secret's key and the configured models.
+/// KIE with the secret's key.
 pub fn kie(ctx: &AppContext) -> Result<KieClient, BoxError> {
     let key = ctx.secrets.kie_api_key.clone().ok_or("KIE_API_KEY (or kie_api_key in the app secret) is required")?;
     let base = config::optional("KIE_BASE_URL").unwrap_or_else(|| "https://api.kie.ai".into());
     let upload_base = config::optional("KIE_UPLOAD_BASE_URL").unwrap_or_else(|| "https://kieai.redpandaai.co".into());
-    Ok(KieClient::new(base, upload_base, key, ModelChoice::from_env()?))
+    Ok(KieClient::new(base, upload_base, key))
 }
 
-/// The generation pipeline (worker, reaper) over `ctx`'s clients and KIE.
+/// The generation pipeline (worker, reaper) over `ctx`'s clients and KIE,
+/// with the configured models (an unknown one stops the cold start).
 pub fn pipeline(ctx: &AppContext) -> Result<AwsPipeline, BoxError> {
-    let settings = PipelineSettings::from_env(&ctx.settings)?;
+    let settings = PipelineSettings::from_env(&ctx.settings, ModelChoice::from_env(KNOWN_MODELS)?)?;
     Ok(Pipeline {
         store: ctx.store.clone(),
         photos: ctx.photos.clone(),

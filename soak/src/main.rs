@@ -111,6 +111,7 @@ async fn run() -> Result<bool, String> {
     let faults = external::fault_summary(&stack).await?;
     let kie_tasks = kie.as_ref().map_or(&[][..], |k| &k.tasks[..]);
     let mut all = checks::jobs::check_final(&facts, &drained.unfinished, timing, kie_tasks);
+    all.push(checks::jobs::check_models(&facts, kie_tasks));
     all.extend(checks::jobs::check_credits(&facts, &logs));
     all.extend(checks::purchases::check(&facts, &logs));
     all.extend(checks::storage::check(&facts, &logs, &storage).await?);
@@ -130,6 +131,7 @@ async fn run() -> Result<bool, String> {
         knobs: &knobs,
         timing,
         aws_faults: std::env::var("AWS_FAULTS").unwrap_or_default(),
+        fallback_models: ["STANDARD", "HIGH"].map(|q| std::env::var(format!("KIE_FALLBACK_MODEL_{q}")).unwrap_or_default()),
         logs: &logs,
         acting_secs,
         drained: &drained,

@@ -21,6 +21,8 @@ pub struct Summary<'a> {
     pub timing: Timing,
     /// The fault layer's rates at start (`AWS_FAULTS`).
     pub aws_faults: String,
+    /// The second models of `standard` and `high` (`KIE_FALLBACK_MODEL_*`; empty: none).
+    pub fallback_models: [String; 2],
     /// What the users did.
     pub logs: &'a [UserLog],
     /// Seconds the users acted (the last user's end).
@@ -112,6 +114,8 @@ pub fn print(s: &Summary<'_>) {
     t.row("jobs in flight at most (SOAK_IN_FLIGHT)", k.in_flight.to_string());
     t.row("seed (SOAK_SEED)", format!("{}{}", k.seed, if k.seed_given { "" } else { " (drawn)" }));
     t.row("AWS faults (AWS_FAULTS)", if s.aws_faults.is_empty() { "off".to_string() } else { s.aws_faults.clone() });
+    let fallback = |m: &String| if m.is_empty() { "none".to_string() } else { m.clone() };
+    t.row("second models (KIE_FALLBACK_MODEL_*)", format!("standard {}, high {}", fallback(&s.fallback_models[0]), fallback(&s.fallback_models[1])));
     t.row("KIE catch-all rule", format!("fail {}, no callback {}, createTask 429 {}", k.kie_fail_rate, k.kie_no_callback_rate, k.kie_429_rate));
     let tm = s.timing;
     t.row(
@@ -141,6 +145,7 @@ pub fn print(s: &Summary<'_>) {
         .collect();
     t.row("  succeeded", o.succeeded.to_string());
     t.row("  failed", format!("{failed}: {}", by_code.join(", ")));
+    t.row("  switched to the second model", format!("{} ({} succeeded on it)", o.switched, o.switched_succeeded));
     let del = |why: Deleted| s.logs.iter().filter(|l| !l.deleted_account()).flat_map(|l| &l.jobs).filter(|j| j.deleted == Some(why)).count();
     t.row("  deleted by their user", format!("{} (sent: {} while running, {} finished)", o.deleted, del(Deleted::WhileActive), del(Deleted::Finished)));
     t.row("  gone with their account", o.with_account.to_string());

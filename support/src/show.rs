@@ -45,8 +45,15 @@ pub async fn show_user(ctx: &AppContext, user_id: &str) -> Result<String, BoxErr
     for j in &jobs {
         let error = j.error.as_ref().map(|e| format!(" {}", e.code)).unwrap_or_default();
         let refunded = if j.refunded { " refunded" } else { "" };
+        // Which provider model ran the last task, and whether it was the second model.
+        let model = match (&j.task_model, &j.fallback_model) {
+            (Some(m), Some(_)) => format!("  model {m} (second model)"),
+            (Some(m), None) => format!("  model {m}"),
+            (None, Some(f)) => format!("  switching to {f}"),
+            (None, None) => String::new(),
+        };
         out.push_str(&format!(
-            "  {}  {}{error}{refunded}  {} {} credit(s)  created {}\n",
+            "  {}  {}{error}{refunded}  {} {} credit(s)  created {}{model}\n",
             j.job_id,
             j.status.as_str(),
             j.style.quality,

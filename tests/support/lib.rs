@@ -269,12 +269,16 @@ pub async fn sim_rule(user_id: &str, behaviour: Value) {
 /// prompt contains `needle` (an upload id: its job's photo is
 /// `users/<prefix>/photos/<upload_id>`).
 pub async fn sim_rule_matching(needle: &str, behaviour: Value) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/sim/rules", stack().var("KIE_SIM_URL")))
-        .json(&json!({"match": needle, "behaviour": behaviour}))
-        .send()
-        .await
-        .unwrap();
+    post_sim_rule(json!({"match": needle, "behaviour": behaviour})).await;
+}
+
+/// Adds a KIE simulator rule for the tasks of `user_id` that ask for `model` only.
+pub async fn sim_rule_for_model(user_id: &str, model: &str, behaviour: Value) {
+    post_sim_rule(json!({"match": user_objects(user_id).await.prefix(), "model": model, "behaviour": behaviour})).await;
+}
+
+async fn post_sim_rule(rule: Value) {
+    let resp = reqwest::Client::new().post(format!("{}/sim/rules", stack().var("KIE_SIM_URL"))).json(&rule).send().await.unwrap();
     assert!(resp.status().is_success(), "sim rule: {:?}", resp.text().await);
 }
 

@@ -10,7 +10,7 @@ mod creation;
 mod lifecycle;
 
 pub use creation::{CreateOutcome, NewJob, StoredKey, UploadUse};
-pub use lifecycle::{Claim, DueJob};
+pub use lifecycle::{Claim, DueJob, FALLBACK_ROOM_DIVISOR, Replacing};
 
 use crate::error::ApiError;
 use crate::styles::StyleChoice;
@@ -102,6 +102,14 @@ pub struct Job {
     pub deadline_at: i64,
     /// The provider's task id, once created.
     pub task_id: Option<String>,
+    /// The model of the task in `task_id` (stored with it); once the job
+    /// succeeded, the model that made the result. Never shown to the app.
+    pub task_model: Option<String>,
+    /// The second model, once the job switched to it (at most once: its
+    /// presence means the fallback was used). Never shown to the app.
+    pub fallback_model: Option<String>,
+    /// The primary model's task that failed, when a fallback replaced it.
+    pub primary_task_id: Option<String>,
     /// SHA-256 (base64url) of the per-job callback secret.
     pub callback_hash: Option<String>,
     /// Which worker run owns the provider call (so duplicates step aside).
@@ -145,6 +153,13 @@ impl Job {
     /// (`watch_at`), or at its deadline, whichever comes first.
     pub fn attention_at(&self) -> i64 {
         self.watch_at.map_or(self.deadline_at, |w| w.min(self.deadline_at))
+    }
+
+    /// Whether the job may still switch to a second model at `now`: it has
+    /// not yet, and at least a [`FALLBACK_ROOM_DIVISOR`]th of its time
+    /// before the deadline is left for the second model's task.
+    pub fn may_fall_back(&self, now: i64) -> bool {
+        self.fallback_model.is_none() && self.deadline_at - now >= (self.deadline_at - self.created_at) / FALLBACK_ROOM_DIVISOR
     }
 
     /// Whether the job missed its expected progress (and is not yet past its deadline).
@@ -355,6 +370,9 @@ mod tests {
             error: None,
             deadline_at: 900,
             task_id: None,
+            task_model: None,
+            fallback_model: None,
+            primary_task_id: None,
             callback_hash: None,
             claim: None,
             expires_at: None,
@@ -376,9 +394,19 @@ mod tests {
     }
 
     #[test]
+    fn a_job_falls_back_once_and_only_with_a_third_of_its_time_left() {
+        let job = queued_job(); // created at 0, deadline 900
+        assert!(job.may_fall_back(0) && job.may_fall_back(600), "300 s of 900 left");
+        assert!(!job.may_fall_back(601) && !job.may_fall_back(901));
+        let switched = Job { fallback_model: Some("seedream/4.5-edit".into()), ..queued_job() };
+        assert!(!switched.may_fall_back(0), "at most once");
+    }
+
+    #[test]
     fn result_links_only_when_succeeded() {
-        let job = queued_job();
+        let job = Job { task_model: Some("nano-banana-pro".into()), fallback_model: Some("seedream/4.5-edit".into()), ..queued_job() };
         let v = serde_json::to_value(job.view("in".into(), Some("out".into()))).unwrap();
+        assert!(!v.to_string().contains("seedream") && !v.to_string().contains("nano-banana"), "the models are not shown to the app");
         assert_eq!(v["result_url"], serde_json::Value::Null);
         assert_eq!(v["status"], "queued");
         assert_eq!(v["completed_at"], serde_json::Value::Null);

@@ -3,7 +3,7 @@
 //! duplicate step, a late callback or the reaper never writes twice.
 
 use crate::error::StoreError;
-use crate::jobs::{Claim, DueJob, Job, JobError};
+use crate::jobs::{Claim, DueJob, Job, JobError, Replacing};
 
 /// The pipeline's view of jobs.
 pub trait PipelineStore {
@@ -33,9 +33,32 @@ pub trait PipelineStore {
     /// Hands the claim from run `from` to run `to`, whose next step is due by `watch_at`.
     fn pass_claim(&self, job: &Job, from: &str, to: &str, watch_at: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Stores the provider's task id for the run that owns the claim and
-    /// starts poll chain 0, whose first poll is due by `watch_at`.
-    fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, now: i64, watch_at: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Stores the provider's task id and its `model` for the run that owns
+    /// the claim and starts poll chain 0, whose first poll is due by `watch_at`.
+    fn store_task_id(
+        &self,
+        job: &Job,
+        claim: &str,
+        task_id: &str,
+        model: &str,
+        now: i64,
+        watch_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Switches a processing job to its second `model`, once: what it
+    /// replaces (the primary's failed task, or the start run the primary
+    /// kept refusing) is given up, and the claim goes to the start run
+    /// `next_claim`, due by `watch_at`. `false`: the job switched already,
+    /// moved on, or the account is going.
+    fn switch_to_fallback(
+        &self,
+        job: &Job,
+        replacing: Replacing<'_>,
+        model: &str,
+        next_claim: &str,
+        now: i64,
+        watch_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Moves the poll chain from number `seq` to `seq + 1`, due by `watch_at`.
     /// `false`: another chain took over, or the job is no longer processing.
@@ -46,12 +69,15 @@ pub trait PipelineStore {
     fn renew_watch(&self, job: &Job, watch_at: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Marks a processing job succeeded with its stored result and frees its
-    /// slot, in one transaction. `false`: it was deleted or settled meanwhile.
+    /// slot, in one transaction, if its task is still `job`'s (a result of
+    /// a task the job gave up is never taken). `false`: it was deleted,
+    /// settled or switched to another task meanwhile.
     fn complete_success(&self, job: &Job, result_key: &str, now: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Fails a queued or processing job and refunds it (paying a debt
-    /// first), in one transaction. `false`: it is no longer active, or the
-    /// account is going.
+    /// first), in one transaction; when `job` has a task, only while that
+    /// task is still the job's. `false`: it is no longer active, it
+    /// switched to another task, or the account is going.
     fn fail_and_refund(&self, job: &Job, error: &JobError, now: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Active jobs that need a look by `now` (stalled, or past their

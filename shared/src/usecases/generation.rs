@@ -2,8 +2,10 @@
 //! waiting inside a Lambda while the provider works. A `start` step cleans
 //! the photo, creates the provider task and schedules a `poll`; completion is
 //! noticed by whichever comes first, the provider's callback (a `callback`
-//! step) or a poll; the reaper settles what is past its deadline. Every write
-//! is conditional, so duplicates and late arrivals find nothing left to do.
+//! step) or a poll; the reaper settles what is past its deadline. A failure
+//! on the provider's side may give the job a second model before its refund
+//! (`usecases::fallback`). Every write is conditional, so duplicates and
+//! late arrivals find nothing left to do.
 
 use std::time::Duration;
 
@@ -14,12 +16,12 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{self, ConfigError};
 use crate::error::StoreError;
-use crate::jobs::{Claim, Job, JobError, JobStatus};
+use crate::jobs::{Claim, Job, JobError, JobStatus, Replacing};
 use crate::messages::{GenerationMessage, Step};
 use crate::object_keys::{result_key, upload_of};
 use crate::photo_clean::Rewriter;
 use crate::ports::{ImageProvider, PhotoStore, PipelineStore, ProviderBudget, Queue};
-use crate::provider::{FailReason, ProviderError, TaskRequest, TaskState};
+use crate::provider::{FailReason, ModelChoice, ProviderError, TaskRequest, TaskState};
 use crate::rate_limit::Admission;
 
 /// The pipeline's settings.
@@ -45,6 +47,9 @@ pub struct PipelineSettings {
     /// sees the call (`KIE_TASK_MARGIN_SECONDS`, 1; the emulator, which
     /// answers in seconds under load, needs more).
     pub task_margin_secs: i64,
+    /// Each quality's model, and the second model it may switch to
+    /// (`KIE_MODEL_*`, `KIE_FALLBACK_MODEL_*`).
+    pub models: ModelChoice,
 }
 
 /// The time one worker step may take; the worker abandons a step past it
@@ -54,7 +59,8 @@ pub const STEP_BUDGET: Duration = Duration::from_secs(25);
 impl PipelineSettings {
     /// Reads the settings; the default poll schedule follows KIE's guidance
     /// (every 3 s for 30 s, then 5–10 s, then 15–30 s after two minutes).
-    pub fn from_env(settings: &crate::config::Settings) -> Result<Self, ConfigError> {
+    /// `models` are read by the caller, which knows the provider's models.
+    pub fn from_env(settings: &crate::config::Settings, models: ModelChoice) -> Result<Self, ConfigError> {
         let raw = config::optional("POLL_SCHEDULE_SECONDS").unwrap_or_else(|| "3,3,3,3,3,3,3,3,3,3,5,5,5,10,10,10,10,10,15,15,30".into());
         let poll_schedule = raw
             .split(',')
@@ -71,6 +77,7 @@ impl PipelineSettings {
             task_limit: config::parsed("KIE_TASKS_PER_WINDOW", 20)?,
             task_window_secs: config::parsed("KIE_TASK_WINDOW_SECONDS", 10)?,
             task_margin_secs: config::parsed("KIE_TASK_MARGIN_SECONDS", 1)?,
+            models,
         })
     }
 
@@ -186,9 +193,10 @@ where
     #[allow(clippy::too_many_arguments)]
     async fn provide(&self, job: &Job, claim: &str, secret: &str, attempt: u32, photo_ready: bool, now: i64) -> Result<(), StoreError> {
         let job = job.clone();
-        // A retry of a refused `createTask`, or a start that waited for the
-        // task rate, comes after the photo was cleaned: not again.
-        if attempt == 0 && !photo_ready {
+        // A retry of a refused `createTask`, a start that waited for the
+        // task rate, or the second model's start comes after the photo was
+        // cleaned: not again.
+        if attempt == 0 && !photo_ready && job.fallback_model.is_none() {
             // The photo leaves our storage only without metadata.
             let Some(original) = self.job_photo(&job).await? else {
                 return self.fail(&job, job_error("invalid_image", "The photo is missing.")).await;
@@ -220,6 +228,7 @@ where
             return self.fail(&job, job_error("provider_failed", "This style is no longer offered; the credits were refunded.")).await;
         };
         let task = TaskRequest {
+            model: self.model_for(&job),
             quality: job.style.quality.clone(),
             resolution: style.quality.resolution.to_string(),
             prompt: style.prompt(),
@@ -243,7 +252,7 @@ where
                 let (now, first) = (crate::time::now(), self.settings.poll_delay(0));
                 // Counted once the task exists: a refused call costs nothing.
                 self.store.add_spend(&crate::time::rfc3339(now)[..10], self.provider.price_micro_usd(&task)).await?;
-                if self.store.store_task_id(&job, claim, &task_id, now, self.settings.watch(now, first)).await? {
+                if self.store.store_task_id(&job, claim, &task_id, &task.model, now, self.settings.watch(now, first)).await? {
                     self.send(GenerationMessage { step: Step::Poll, ..GenerationMessage::start(&job.user_id, &job.job_id) }, first).await?;
                 }
                 Ok(())
@@ -254,6 +263,7 @@ where
                 tracing::warn!(job_id = %job.job_id, %why, attempt, delay, "createTask refused: retrying later");
                 self.hand_on(&job, claim, delay, GenerationMessage { attempt: attempt + 1, ..GenerationMessage::start(&job.user_id, &job.job_id) }).await
             }
+            Err(err) if err.allows_fallback() => self.fall_back_or_fail(&job, Replacing::Start(claim), FailReason::Provider.job_error(), &err).await,
             Err(err) => self.fail_for(&job, err).await,
         }
     }
@@ -288,6 +298,7 @@ where
             // Right after createTask the task may not be visible yet.
             Err(ProviderError::Fatal { code: 404, .. }) if msg.step == Step::Poll && msg.attempt < 2 => self.next_poll(&job, msg).await,
             Ok(state) => self.settle(&job, state).await,
+            Err(err) if err.allows_fallback() => self.fall_back_or_fail(&job, Replacing::Task(&task_id), FailReason::Provider.job_error(), &err).await,
             Err(err) => self.fail_for(&job, err).await,
         }
     }
@@ -304,13 +315,17 @@ where
         }
     }
 
-    /// Acts on the provider's final word: stores the result, or fails and refunds.
+    /// Acts on the provider's final word: stores the result, or fails and
+    /// refunds (a failure on the provider's side first tries the second model).
     pub async fn settle(&self, job: &Job, state: TaskState) -> Result<(), StoreError> {
         match state {
             TaskState::Success(urls) => self.succeed(job, &urls[0]).await,
             TaskState::Fail { reason, code } => {
-                tracing::info!(job_id = %job.job_id, fail_code = %code, "the provider failed the task");
-                self.fail(job, reason.job_error()).await
+                tracing::info!(job_id = %job.job_id, fail_code = %code, model = job.task_model.as_deref().unwrap_or_default(), "the provider failed the task");
+                match &job.task_id {
+                    Some(task_id) if reason.allows_fallback() => self.fall_back_or_fail(job, Replacing::Task(task_id), reason.job_error(), &code).await,
+                    _ => self.fail(job, reason.job_error()).await,
+                }
             }
             TaskState::Pending => Ok(()),
         }

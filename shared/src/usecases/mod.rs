@@ -5,6 +5,7 @@
 pub mod account_deletion;
 pub mod callbacks;
 pub mod create_job;
+pub mod fallback;
 pub mod generation;
 pub mod jobs;
 #[cfg(test)]

@@ -25,6 +25,11 @@ pub(crate) struct CreateRequest {
     pub input_urls: Vec<String>,
 }
 
+/// Whether `model` is one of the models the simulator serves.
+pub(crate) fn is_known_model(model: &str) -> bool {
+    MODELS.iter().any(|(name, _, _)| *name == model)
+}
+
 /// The largest input image `model` accepts.
 pub(crate) fn max_input_bytes(model: &str) -> usize {
     MODELS.iter().find(|(name, _, _)| *name == model).map_or(10_000_000, |m| m.2)
@@ -40,7 +45,7 @@ pub(crate) fn validate(body: &Value) -> Result<CreateRequest, String> {
         Some(Value::String(m)) if !m.is_empty() => m.clone(),
         _ => return Err("model is required".into()),
     };
-    if !MODELS.iter().any(|(name, _, _)| *name == model) {
+    if !is_known_model(&model) {
         return Err(format!("model {model} is not supported"));
     }
     let callback_url = match body.get("callBackUrl") {
@@ -103,7 +108,7 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
     let mut haystacks: Vec<&str> = req.input_urls.iter().map(String::as_str).collect();
     haystacks.extend(req.callback_url.as_deref());
     haystacks.push(&req.prompt);
-    let (rule_id, behaviour) = match st.rules.find_mut(&haystacks) {
+    let (rule_id, behaviour) = match st.rules.find_mut(&haystacks, &req.model) {
         Some(rule) => {
             if let Some(answer) = rule.on_create_call() {
                 tracing::info!(rule = rule.id, code = answer.code, "kie-sim: createTask refused by rule");
@@ -116,6 +121,7 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
     let plan = behaviour.plan(ctx.sim.config.default_delay);
     let id = format!("task_sim_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
     let now = now_ms();
+    let req_model = req.model.clone();
     let task = Task {
         id: id.clone(),
         model: req.model,
@@ -140,7 +146,7 @@ pub(crate) fn create_task(ctx: &Ctx, body: &Bytes) -> Response {
     st.tasks.insert(id.clone(), task);
     st.order.push(id.clone());
     drop(st);
-    tracing::info!(task = %id, ?rule_id, "kie-sim: task created");
+    tracing::info!(task = %id, model = %req_model, ?rule_id, "kie-sim: task created");
     tokio::spawn(worker::run(Arc::clone(&ctx.sim), ctx.base_url.clone(), id.clone(), plan));
     reply::envelope(200, "success", json!({"taskId": id}))
 }

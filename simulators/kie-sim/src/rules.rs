@@ -3,7 +3,8 @@
 //!
 //! A rule applies to a `createTask` call when its `match` string is a substring of one of the
 //! call's input image URLs, its `callBackUrl` or its prompt (an empty `match` applies to every
-//! call). The newest matching rule wins; only that rule applies.
+//! call) and, when the rule names a `model`, the call asks for that model. The newest matching
+//! rule wins; only that rule applies.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -11,13 +12,17 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 
-/// The body of `POST /sim/rules`: `{"match": "<substring>", "behaviour": {...}}`.
+/// The body of `POST /sim/rules`: `{"match": "<substring>", "model": "<model>", "behaviour": {...}}`
+/// (`model` optional).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// Substring of an input URL, the callback URL or the prompt; `""` matches every task.
     #[serde(rename = "match")]
     pub pattern: String,
+    /// Only `createTask` calls for this model (its `model` field exactly); absent: any model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// What happens to matching tasks (every field optional).
     #[serde(default, alias = "behavior")]
     pub behaviour: Behaviour,
@@ -152,8 +157,8 @@ fn string_or_number<'de, D: Deserializer<'de>>(de: D) -> Result<Option<String>, 
 }
 
 impl RuleSpec {
-    /// Rejects values the simulator cannot honour (a bad probability or HTTP status, or a
-    /// `create_error_code` without the `create_error_rate` that would use it).
+    /// Rejects values the simulator cannot honour (a bad probability or HTTP status, a model it
+    /// does not know, or a `create_error_code` without the `create_error_rate` that would use it).
     pub fn validate(&self) -> Result<(), String> {
         let b = &self.behaviour;
         let rates = [("fail_rate", b.fail_rate), ("no_callback_rate", b.no_callback_rate), ("create_error_rate", b.create_error_rate)];
@@ -163,6 +168,9 @@ impl RuleSpec {
             {
                 return Err(format!("{name} must be between 0 and 1, got {rate}"));
             }
+        }
+        if let Some(model) = self.model.as_deref().filter(|m| !crate::api::is_known_model(m)) {
+            return Err(format!("model {model} is not one the simulator knows"));
         }
         if b.create_error_code.is_some() && b.create_error_rate.is_none() {
             return Err("create_error_code needs create_error_rate".to_string());
@@ -265,6 +273,7 @@ impl Rule {
         json!({
             "id": self.id,
             "match": self.spec.pattern,
+            "model": self.spec.model,
             "behaviour": self.spec.behaviour,
             "create_calls": self.create_calls,
             "tasks_created": self.tasks_created,
@@ -295,9 +304,13 @@ impl Rules {
         std::mem::take(&mut self.list).len()
     }
 
-    /// The newest rule whose pattern is in one of `haystacks`.
-    pub fn find_mut(&mut self, haystacks: &[&str]) -> Option<&mut Rule> {
-        self.list.iter_mut().rev().find(|rule| rule.spec.pattern.is_empty() || haystacks.iter().any(|h| h.contains(rule.spec.pattern.as_str())))
+    /// The newest rule whose pattern is in one of `haystacks` and whose model, if it names
+    /// one, is `model`.
+    pub fn find_mut(&mut self, haystacks: &[&str], model: &str) -> Option<&mut Rule> {
+        self.list.iter_mut().rev().find(|rule| {
+            let pattern = rule.spec.pattern.as_str();
+            rule.spec.model.as_deref().is_none_or(|m| m == model) && (pattern.is_empty() || haystacks.iter().any(|h| h.contains(pattern)))
+        })
     }
 
     /// The rules, newest first (the order they are tried in).
@@ -307,116 +320,5 @@ impl Rules {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(body: Value) -> RuleSpec {
-        serde_json::from_value(body).expect("valid rule")
-    }
-
-    #[test]
-    fn newest_matching_rule_wins_and_empty_match_is_a_default() {
-        let mut rules = Rules::default();
-        let default = rules.add(spec(json!({"match": "", "behaviour": {"delay_ms": 5}})));
-        let job = rules.add(spec(json!({"match": "job=42", "behaviour": {"outcome": "fail", "fail_code": 422}})));
-        assert_eq!(rules.find_mut(&["https://cb/?job=42&token=x"]).map(|r| r.id), Some(job));
-        assert_eq!(rules.find_mut(&["https://cb/?job=7"]).map(|r| r.id), Some(default));
-        let r = rules.find_mut(&["job=42"]).expect("rule");
-        assert_eq!(r.spec.behaviour.fail_code.as_deref(), Some("422"));
-        assert_eq!(rules.clear(), 2);
-        assert!(rules.find_mut(&["anything"]).is_none());
-    }
-
-    #[test]
-    fn plan_defaults_and_failures() {
-        let plan = Behaviour::default().plan(Duration::from_millis(7));
-        assert!(plan.failure.is_none());
-        assert_eq!(plan.delay, Duration::from_millis(7));
-        assert_eq!(plan.callback, CallbackMode::Normal);
-        let always = Behaviour { fail_rate: Some(1.0), ..Behaviour::default() }.plan(Duration::ZERO);
-        assert_eq!(always.failure.map(|f| f.0).as_deref(), Some("500"));
-        let never = Behaviour { fail_rate: Some(0.0), ..Behaviour::default() }.plan(Duration::ZERO);
-        assert!(never.failure.is_none());
-    }
-
-    #[test]
-    fn no_callback_rate_overrides_the_callback_mode_and_record_delay_is_planned() {
-        let silent = spec(json!({"match": "", "behaviour": {
-            "callback": "twice", "no_callback_rate": 1.0, "record_delay_ms": 250}}));
-        let plan = silent.behaviour.plan(Duration::ZERO);
-        assert_eq!(plan.callback, CallbackMode::None);
-        assert_eq!(plan.record_delay, Duration::from_millis(250));
-        let loud = spec(json!({"match": "", "behaviour": {"callback": "twice", "no_callback_rate": 0.0}}));
-        for _ in 0..100 {
-            assert_eq!(loud.behaviour.plan(Duration::ZERO).callback, CallbackMode::Twice);
-        }
-        assert_eq!(Behaviour::default().plan(Duration::ZERO).record_delay, Duration::ZERO);
-    }
-
-    #[test]
-    fn create_error_rate_refuses_after_the_scripted_errors_and_counts_refusals() {
-        let mut rules = Rules::default();
-        rules.add(spec(json!({"match": "", "behaviour": {
-            "create_errors": [{"http_status": 500, "code": 500}],
-            "create_error_rate": 1.0, "create_error_code": 455}})));
-        let rule = rules.find_mut(&["x"]).expect("rule");
-        let first = rule.on_create_call().expect("scripted refusal");
-        assert_eq!((first.http_status, first.code), (500, 500));
-        for _ in 0..3 {
-            let drawn = rule.on_create_call().expect("drawn refusal");
-            assert_eq!((drawn.http_status, drawn.code), (200, 455));
-            assert_eq!(drawn.message(), "Service under maintenance");
-        }
-        assert_eq!((rule.create_calls, rule.tasks_created, rule.create_refused), (4, 0, 4));
-        let view = rule.view();
-        assert_eq!(view["create_refused"], 4);
-        assert_eq!(view["behaviour"]["create_error_code"], 455);
-
-        rules.add(spec(json!({"match": "", "behaviour": {"create_error_rate": 1.0}})));
-        let rule = rules.find_mut(&["x"]).expect("rule");
-        assert_eq!(rule.on_create_call().map(|a| a.code), Some(429));
-
-        rules.add(spec(json!({"match": "", "behaviour": {"create_error_rate": 0.0}})));
-        let rule = rules.find_mut(&["x"]).expect("rule");
-        for _ in 0..100 {
-            assert!(rule.on_create_call().is_none());
-        }
-        assert_eq!((rule.create_calls, rule.tasks_created, rule.create_refused), (100, 100, 0));
-    }
-
-    #[test]
-    fn rates_outside_0_to_1_and_a_lone_create_error_code_are_rejected() {
-        for field in ["fail_rate", "no_callback_rate", "create_error_rate"] {
-            for bad in [-0.01, 1.01, 7.0] {
-                let err = spec(json!({"match": "", "behaviour": {field: bad}})).validate().expect_err("rate out of range");
-                assert!(err.starts_with(field), "{err}");
-            }
-            for good in [0.0, 0.5, 1.0] {
-                let rule = spec(json!({"match": "", "behaviour": {field: good}}));
-                assert_eq!(rule.validate(), Ok(()));
-            }
-        }
-        let lone_code = spec(json!({"match": "", "behaviour": {"create_error_code": 455}}));
-        assert!(lone_code.validate().is_err());
-        let soak = spec(json!({"match": "", "behaviour": {
-            "fail_rate": 0.1, "no_callback_rate": 0.05, "create_error_rate": 0.05,
-            "create_error_code": 500, "record_delay_ms": 3000}}));
-        assert_eq!(soak.validate(), Ok(()));
-        for bad in [json!({"record_delay_ms": -1}), json!({"record_delay_ms": "1s"}), json!({"create_error_code": "429"}), json!({"no_callback_rate": "half"})]
-        {
-            assert!(serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": bad})).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn unknown_fields_and_bad_values_are_rejected() {
-        assert!(serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": {"outcom": "fail"}})).is_err());
-        assert!(serde_json::from_value::<RuleSpec>(json!({"match": "", "behaviour": {"callback": "thrice"}})).is_err());
-        assert!(spec(json!({"match": "", "behaviour": {"fail_rate": 2.0}})).validate().is_err());
-        let bad_status = spec(json!({"match": "", "behaviour": {"create_errors": [{"http_status": 42, "code": 1}]}}));
-        assert!(bad_status.validate().is_err());
-        let ok = spec(json!({"match": "x", "behavior": {"create_errors": [{"code": 429}]}}));
-        assert_eq!(ok.behaviour.create_errors[0].http_status, 200);
-        assert!(ok.validate().is_ok());
-    }
-}
+#[path = "rules_tests.rs"]
+mod tests;

@@ -1,6 +1,7 @@
-//! Checks 1 and 2: every job final in time, and every user's credits
-//! explained by its jobs (one charge each, a refund exactly when the job
-//! failed, either for a job its user deleted, never two).
+//! Checks 1 and 2: every job final in time, tasks on a second model only
+//! for a job that switched to it, and every user's credits explained by its
+//! jobs (one charge each, a refund exactly when the job failed, either for
+//! a job its user deleted, never two).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -27,6 +28,10 @@ pub struct Outcomes {
     pub other: usize,
     /// Seconds from creation to a final state (`completed_at - created_at`), sorted.
     pub latencies: Vec<i64>,
+    /// Jobs that switched to their quality's second model (`fallback_model`).
+    pub switched: usize,
+    /// Of those, the ones that succeeded on it.
+    pub switched_succeeded: usize,
 }
 
 /// Counts the outcomes of the tracked jobs from their final records.
@@ -54,6 +59,10 @@ pub fn outcomes(facts: &Facts, logs: &[UserLog]) -> Outcomes {
             if let Some(done) = r.completed_at {
                 out.latencies.push(done - r.created_at);
             }
+            if r.fallback_model.is_some() {
+                out.switched += 1;
+                out.switched_succeeded += usize::from(r.status == JobStatus::Succeeded);
+            }
         }
     }
     out.latencies.sort_unstable();
@@ -63,7 +72,7 @@ pub fn outcomes(facts: &Facts, logs: &[UserLog]) -> Outcomes {
 /// Whether the provider stalled the job's task: a task for it never reached
 /// a final state (or none was ever created because the provider kept refusing).
 fn provider_stalled(job_id: &str, kie_tasks: &[Value]) -> bool {
-    let tasks: Vec<&Value> = kie_tasks.iter().filter(|t| t["callback_url"].as_str().is_some_and(|u| u.contains(job_id))).collect();
+    let tasks = tasks_of(job_id, kie_tasks);
     !tasks.is_empty() && tasks.iter().all(|t| !matches!(t["state"].as_str(), Some("success" | "fail")))
 }
 
@@ -100,6 +109,39 @@ pub fn check_final(facts: &Facts, unfinished: &[String], timing: Timing, kie_tas
         timed_out.note = Some(format!("{stalled} timed_out job(s) stalled at the provider (allowed)"));
     }
     vec![active, late, timed_out]
+}
+
+/// The KIE tasks made for `job_id` (its callback URL names it), oldest first.
+fn tasks_of<'a>(job_id: &str, kie_tasks: &'a [Value]) -> Vec<&'a Value> {
+    kie_tasks.iter().filter(|t| t["callback_url"].as_str().is_some_and(|u| u.contains(job_id))).collect()
+}
+
+/// Check 1: a job's tasks are on its first model, or on the second model
+/// its record says it switched to (once, to another model); a succeeded
+/// job's record names the model of the task that made its result.
+pub fn check_models(facts: &Facts, kie_tasks: &[Value]) -> Check {
+    let mut check = Check::new("1 a second model only after a switch; the record names the result's model");
+    for job in &facts.stored_jobs {
+        let tasks = tasks_of(&job.job_id, kie_tasks);
+        let model = |t: &Value| t["model"].as_str().unwrap_or_default().to_string();
+        let Some(first) = tasks.first().map(|t| model(t)) else { continue };
+        if job.fallback_model.as_deref() == Some(first.as_str()) {
+            check.fail(format!("{}: switched to {first}, the model it started on", job.job_id));
+        }
+        for other in tasks.iter().map(|t| model(t)).filter(|m| *m != first) {
+            if job.fallback_model.as_deref() != Some(other.as_str()) {
+                check.fail(format!("{}: a task on {other} (started on {first}), recorded second model {:?}", job.job_id, job.fallback_model));
+            }
+        }
+        if job.status == JobStatus::Succeeded {
+            let made = tasks.iter().find(|t| t["task_id"].as_str() == job.task_id.as_deref()).map(|t| model(t));
+            if made.is_none() || made != job.task_model {
+                check.fail(format!("{}: its result's task used {made:?}, the record says {:?}", job.job_id, job.task_model));
+            }
+        }
+    }
+    let switched = facts.stored_jobs.iter().filter(|j| j.fallback_model.is_some()).count();
+    check.with_note(format!("{switched} job(s) switched"))
 }
 
 /// What the ledger says of one job.

@@ -13,7 +13,7 @@ use super::schema::{GSI1, GSI2, PROFILE, active_jobs_partitions, attention_sk, j
 use super::{DynamoStore, store_error};
 use crate::credits::ledger::Posting;
 use crate::error::StoreError;
-use crate::jobs::{Claim, DueJob, Job, JobError, JobStatus};
+use crate::jobs::{Claim, DueJob, Job, JobError, JobStatus, Replacing};
 use crate::ports::PipelineStore;
 
 impl PipelineStore for DynamoStore {
@@ -99,17 +99,53 @@ impl PipelineStore for DynamoStore {
         self.transact_if(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await
     }
 
-    /// Stores the provider's task id for the run that owns the claim and
-    /// starts poll chain 0, whose first poll is due by `watch_at`.
-    async fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, now: i64, watch_at: i64) -> Result<bool, StoreError> {
+    /// Stores the provider's task id and its `model` for the run that owns
+    /// the claim and starts poll chain 0, whose first poll is due by `watch_at`.
+    async fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, model: &str, now: i64, watch_at: i64) -> Result<bool, StoreError> {
         let update = self
             .job_update(job, Some(watch_at))
-            .update_expression("SET task_id = :task, updated_at = :now, poll_seq = :zero, watch_at = :watch, gsi2sk = :attention")
+            .update_expression("SET task_id = :task, task_model = :model, updated_at = :now, poll_seq = :zero, watch_at = :watch, gsi2sk = :attention")
             .condition_expression("#st = :processing AND claim = :claim AND attribute_not_exists(task_id)")
             .expression_attribute_values(":claim", s(claim))
             .expression_attribute_values(":task", s(task_id))
+            .expression_attribute_values(":model", s(model))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":zero", n(0))
+            .build()
+            .map_err(StoreError::other)?;
+        self.transact_if(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await
+    }
+
+    /// Switches a processing job to its second `model`, once, giving up
+    /// what it replaces (the primary's failed task, kept as
+    /// `primary_task_id`, or the refused start run's claim) and handing the
+    /// claim to the start run `next_claim`, due by `watch_at`.
+    async fn switch_to_fallback(
+        &self,
+        job: &Job,
+        replacing: Replacing<'_>,
+        model: &str,
+        next_claim: &str,
+        now: i64,
+        watch_at: i64,
+    ) -> Result<bool, StoreError> {
+        let once = "#st = :processing AND attribute_not_exists(fallback_model)";
+        let update = self.job_update(job, Some(watch_at));
+        let update = match replacing {
+            Replacing::Task(task_id) => update
+                .update_expression("SET fallback_model = :model, primary_task_id = :old, claim = :next, lease_until = :zero, updated_at = :now, watch_at = :watch, gsi2sk = :attention REMOVE task_id, task_model")
+                .condition_expression(format!("{once} AND task_id = :old"))
+                .expression_attribute_values(":old", s(task_id)),
+            Replacing::Start(claim) => update
+                .update_expression("SET fallback_model = :model, claim = :next, lease_until = :zero, updated_at = :now, watch_at = :watch, gsi2sk = :attention")
+                .condition_expression(format!("{once} AND claim = :old AND attribute_not_exists(task_id)"))
+                .expression_attribute_values(":old", s(claim)),
+        };
+        let update = update
+            .expression_attribute_values(":model", s(model))
+            .expression_attribute_values(":next", s(next_claim))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":now", n(now))
             .build()
             .map_err(StoreError::other)?;
         self.transact_if(vec![self.not_deleting(&job.user_id)?, TransactWriteItem::builder().update(update).build()]).await
@@ -149,20 +185,24 @@ impl PipelineStore for DynamoStore {
     }
 
     /// Marks a processing job succeeded with its stored result and frees its
-    /// slot, in one transaction. `false`: it was deleted or settled meanwhile.
+    /// slot, in one transaction, if its task is still `job`'s. `false`: it
+    /// was deleted, settled or switched to another task meanwhile.
     async fn complete_success(&self, job: &Job, result_key: &str, now: i64) -> Result<bool, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(job_key(&job.user_id, &job.job_id)))
-            .update_expression("SET #st = :succeeded, result_key = :key, updated_at = :now, completed_at = :now REMOVE gsi2pk, gsi2sk")
-            .condition_expression("#st = :processing")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":succeeded", s(JobStatus::Succeeded.as_str()))
-            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
-            .expression_attribute_values(":key", s(result_key))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(StoreError::other)?;
+        let update = same_task(
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(job_key(&job.user_id, &job.job_id)))
+                .update_expression("SET #st = :succeeded, result_key = :key, updated_at = :now, completed_at = :now REMOVE gsi2pk, gsi2sk"),
+            "#st = :processing",
+            job,
+        )
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":succeeded", s(JobStatus::Succeeded.as_str()))
+        .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
+        .expression_attribute_values(":key", s(result_key))
+        .expression_attribute_values(":now", n(now))
+        .build()
+        .map_err(StoreError::other)?;
         self.transact_if(vec![TransactWriteItem::builder().update(update).build(), free_slot(&self.table, &job.user_id)?]).await
     }
 
@@ -192,26 +232,27 @@ impl PipelineStore for DynamoStore {
     }
 
     /// Fails a queued or processing job and refunds it (paying a debt first),
-    /// in one transaction. `false` when the job is no longer active (someone
-    /// else finished it) or the account is going.
+    /// in one transaction; when `job` has a task, only while that task is
+    /// still the job's. `false` when the job is no longer active (someone
+    /// else finished it), switched to another task, or the account is going.
     async fn fail_and_refund(&self, job: &Job, error: &JobError, now: i64) -> Result<bool, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(job_key(&job.user_id, &job.job_id)))
-            .update_expression(
+        let update = same_task(
+            Update::builder().table_name(&self.table).set_key(Some(job_key(&job.user_id, &job.job_id))).update_expression(
                 "SET #st = :failed, refunded = :t, error_code = :code, error_message = :msg, updated_at = :now, completed_at = :now REMOVE gsi2pk, gsi2sk",
-            )
-            .condition_expression("#st IN (:queued, :processing)")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
-            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-            .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .expression_attribute_values(":code", s(error.code.as_str()))
-            .expression_attribute_values(":msg", s(error.message.as_str()))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(StoreError::other)?;
+            ),
+            "#st IN (:queued, :processing)",
+            job,
+        )
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+        .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+        .expression_attribute_values(":processing", s(JobStatus::Processing.as_str()))
+        .expression_attribute_values(":t", AttributeValue::Bool(true))
+        .expression_attribute_values(":code", s(error.code.as_str()))
+        .expression_attribute_values(":msg", s(error.message.as_str()))
+        .expression_attribute_values(":now", n(now))
+        .build()
+        .map_err(StoreError::other)?;
         let fail = TransactWriteItem::builder().update(update).build();
         let outcome = self
             .transact_paying_debt(&job.user_id, |owed| {
@@ -221,6 +262,16 @@ impl PipelineStore for DynamoStore {
             })
             .await?;
         Ok(outcome.is_ok())
+    }
+}
+
+/// `update` conditional on `condition` and, when `job` has a task, on that
+/// task still being the job's (after a switch to the second model, a step
+/// that read the primary's task writes nothing).
+fn same_task(update: aws_sdk_dynamodb::types::builders::UpdateBuilder, condition: &str, job: &Job) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    match &job.task_id {
+        Some(task_id) => update.condition_expression(format!("{condition} AND task_id = :task")).expression_attribute_values(":task", s(task_id.as_str())),
+        None => update.condition_expression(condition),
     }
 }
 

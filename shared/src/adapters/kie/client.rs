@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::models::ModelChoice;
+use super::models::ProviderModel;
 use super::record::{Envelope, task_state};
 use crate::ports::ImageProvider;
 use crate::provider::{ProviderError, TaskRequest, TaskState};
@@ -30,7 +30,6 @@ pub struct KieClient {
     base_url: String,
     upload_base_url: String,
     api_key: String,
-    models: ModelChoice,
 }
 
 /// Results larger than this are refused.
@@ -50,7 +49,7 @@ pub fn downloadable(url: &reqwest::Url) -> bool {
 impl KieClient {
     /// A client for `base_url` (and KIE's file upload service at
     /// `upload_base_url`) with `api_key`.
-    pub fn new(base_url: String, upload_base_url: String, api_key: String, models: ModelChoice) -> Self {
+    pub fn new(base_url: String, upload_base_url: String, api_key: String) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
@@ -71,7 +70,7 @@ impl KieClient {
             .build()
             .expect("static client settings are valid");
         let trim = |u: String| u.trim_end_matches('/').to_string();
-        KieClient { http, downloads, base_url: trim(base_url), upload_base_url: trim(upload_base_url), api_key, models }
+        KieClient { http, downloads, base_url: trim(base_url), upload_base_url: trim(upload_base_url), api_key }
     }
 
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
@@ -123,12 +122,12 @@ impl ImageProvider for KieClient {
     }
 
     fn price_micro_usd(&self, task: &TaskRequest) -> i64 {
-        self.models.for_quality(&task.quality).price_micro_usd(&task.resolution)
+        ProviderModel { name: task.model.clone() }.price_micro_usd(&task.resolution)
     }
 
-    /// Creates a task on the quality's model; returns its id.
+    /// Creates a task on the task's model; returns its id.
     async fn create_task(&self, task: &TaskRequest) -> Result<String, ProviderError> {
-        let model = self.models.for_quality(&task.quality);
+        let model = ProviderModel { name: task.model.clone() };
         let body = model.create_task_body(&task.prompt, &task.image_url, &task.callback_url, &task.resolution);
         let data = self.call(self.http.post(format!("{}/api/v1/jobs/createTask", self.base_url)).json(&body)).await?;
         data.get("taskId")
@@ -198,11 +197,11 @@ mod tests {
 
     #[test]
     fn local_links_go_through_the_upload_service_only_for_a_remote_provider() {
-        let remote = KieClient::new("https://api.kie.ai".into(), "https://kieai.redpandaai.co".into(), "k".into(), ModelChoice::default());
+        let remote = KieClient::new("https://api.kie.ai".into(), "https://kieai.redpandaai.co".into(), "k".into());
         assert!(remote.cannot_reach("http://127.0.0.1:4566/bucket/users/u/x?X-Amz-Signature=1"));
         assert!(remote.cannot_reach("http://localhost:4566/b/k"));
         assert!(!remote.cannot_reach("https://bucket.s3.eu-west-1.amazonaws.com/users/u/x"));
-        let local = KieClient::new("http://127.0.0.1:9000".into(), "http://127.0.0.1:9000".into(), "k".into(), ModelChoice::default());
+        let local = KieClient::new("http://127.0.0.1:9000".into(), "http://127.0.0.1:9000".into(), "k".into());
         assert!(!local.cannot_reach("http://127.0.0.1:4566/bucket/k"), "a local simulator reaches local links");
     }
 
@@ -212,12 +211,12 @@ mod tests {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let sim = kie_sim::Simulator::new(kie_sim::SimConfig { api_key: "key".into(), hmac_key: None, default_delay: Duration::from_millis(10) });
         let server = sim.spawn(listener);
-        let client = KieClient::new(base.clone(), base.clone(), "key".into(), ModelChoice::default());
+        let client = KieClient::new(base.clone(), base.clone(), "key".into());
         let url = client.upload_photo(b"photo bytes".to_vec(), "job.jpg").await.unwrap();
         assert!(url.starts_with(&base), "{url}");
         let back = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
         assert_eq!(&back[..], b"photo bytes");
-        let wrong_key = KieClient::new(base.clone(), base, "nope".into(), ModelChoice::default());
+        let wrong_key = KieClient::new(base.clone(), base, "nope".into());
         assert!(matches!(wrong_key.upload_photo(b"x".to_vec(), "a.jpg").await, Err(ProviderError::Operator { code: 401, .. })));
         server.abort();
     }
@@ -251,7 +250,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_download_follows_few_redirects_and_stops_at_the_size_limit_while_reading() {
-        let client = KieClient::new("http://127.0.0.1:1".into(), "http://127.0.0.1:1".into(), "k".into(), ModelChoice::default());
+        let client = KieClient::new("http://127.0.0.1:1".into(), "http://127.0.0.1:1".into(), "k".into());
         // A chunked answer that never says its length, larger than the limit.
         let chunk = "x".repeat(1024 * 1024);
         let mut body = String::new();

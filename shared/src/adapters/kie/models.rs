@@ -1,44 +1,18 @@
-//! Which provider model a quality uses, and each model's request shape (its
-//! image field differs per model), in one place.
+//! Each provider model's request shape (its image field differs per model)
+//! and price, in one place. Which model a quality uses is
+//! `provider::ModelChoice`.
 
 use serde_json::{Value, json};
 
-use crate::config::{self, ConfigError};
+/// The models whose request shape is known here (what the model settings
+/// may name; `contracts/kie.md` lists them).
+pub const KNOWN_MODELS: &[&str] = &["google/nano-banana-edit", "nano-banana-pro", "seedream/4.5-edit"];
 
 /// A provider model and how to ask it for an edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderModel {
     /// KIE's model name.
     pub name: String,
-}
-
-/// The models for the two qualities.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelChoice {
-    /// `standard` (`KIE_MODEL_STANDARD`, default `google/nano-banana-edit`).
-    pub standard: ProviderModel,
-    /// `high` (`KIE_MODEL_HIGH`, default `nano-banana-pro` at 2K).
-    pub high: ProviderModel,
-}
-
-impl Default for ModelChoice {
-    /// `google/nano-banana-edit` for `standard`, `nano-banana-pro` for `high`.
-    fn default() -> Self {
-        ModelChoice { standard: ProviderModel { name: "google/nano-banana-edit".into() }, high: ProviderModel { name: "nano-banana-pro".into() } }
-    }
-}
-
-impl ModelChoice {
-    /// Reads the models from the environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let pick = |name: &'static str, default: &str| ProviderModel { name: config::optional(name).unwrap_or_else(|| default.to_string()) };
-        Ok(ModelChoice { standard: pick("KIE_MODEL_STANDARD", "google/nano-banana-edit"), high: pick("KIE_MODEL_HIGH", "nano-banana-pro") })
-    }
-
-    /// The model for a quality id.
-    pub fn for_quality(&self, quality: &str) -> &ProviderModel {
-        if quality == "high" { &self.high } else { &self.standard }
-    }
 }
 
 impl ProviderModel {
@@ -99,5 +73,18 @@ mod tests {
         assert_eq!(body["input"]["image_input"][0], "https://img");
         assert_eq!(body["input"]["resolution"], "2K");
         assert!(body["input"].get("image_urls").is_none());
+        let seedream = ProviderModel { name: "seedream/4.5-edit".into() };
+        let body = seedream.create_task_body("p", "https://img", "https://cb", "2K");
+        assert_eq!(
+            (body["model"].as_str(), body["input"]["image_urls"][0].as_str(), body["input"]["quality"].as_str()),
+            (Some("seedream/4.5-edit"), Some("https://img"), Some("high"))
+        );
+    }
+
+    #[test]
+    fn every_known_model_has_its_own_price() {
+        for name in KNOWN_MODELS {
+            assert!(ProviderModel { name: name.to_string() }.price_micro_usd("2K") < 150_000, "{name} is priced as unknown");
+        }
     }
 }

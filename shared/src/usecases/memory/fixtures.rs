@@ -33,6 +33,7 @@ pub(crate) fn pipeline() -> TestPipeline {
             task_limit: 20,
             task_window_secs: 10,
             task_margin_secs: 1,
+            models: crate::provider::ModelChoice::default(),
         },
         rewriter: Rewriter::new(1),
     }
@@ -73,6 +74,9 @@ pub(crate) fn queued_job(user_id: &str, price: i64, now: i64) -> Job {
         error: None,
         deadline_at: now + 780,
         task_id: None,
+        task_model: None,
+        fallback_model: None,
+        primary_task_id: None,
         callback_hash: None,
         claim: None,
         expires_at: None,

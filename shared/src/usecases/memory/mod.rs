@@ -38,6 +38,7 @@ const WRITES: &[&str] = &[
     "release_lease",
     "pass_claim",
     "store_task_id",
+    "switch_to_fallback",
     "advance_poll",
     "renew_watch",
     "complete_success",

@@ -3,7 +3,7 @@
 
 use crate::credits::ledger::Posting;
 use crate::error::StoreError;
-use crate::jobs::{Claim, DueJob, Job, JobError, JobStatus};
+use crate::jobs::{Claim, DueJob, Job, JobError, JobStatus, Replacing};
 use crate::ports::PipelineStore;
 
 use super::*;
@@ -68,7 +68,7 @@ impl PipelineStore for MemoryStore {
         })
     }
 
-    async fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, now: i64, watch_at: i64) -> Result<bool, StoreError> {
+    async fn store_task_id(&self, job: &Job, claim: &str, task_id: &str, model: &str, now: i64, watch_at: i64) -> Result<bool, StoreError> {
         self.write("store_task_id", |st| {
             if st.live_profile(&job.user_id).is_none() {
                 return false;
@@ -76,6 +76,7 @@ impl PipelineStore for MemoryStore {
             match st.job(job) {
                 Some(s) if s.job.status == JobStatus::Processing && s.job.claim.as_deref() == Some(claim) && s.job.task_id.is_none() => {
                     s.job.task_id = Some(task_id.into());
+                    s.job.task_model = Some(model.into());
                     s.job.updated_at = now;
                     s.job.poll_seq = 0;
                     s.job.watch_at = Some(watch_at);
@@ -83,6 +84,37 @@ impl PipelineStore for MemoryStore {
                 }
                 _ => false,
             }
+        })
+    }
+
+    async fn switch_to_fallback(
+        &self,
+        job: &Job,
+        replacing: Replacing<'_>,
+        model: &str,
+        next_claim: &str,
+        now: i64,
+        watch_at: i64,
+    ) -> Result<bool, StoreError> {
+        self.write("switch_to_fallback", |st| {
+            if st.live_profile(&job.user_id).is_none() {
+                return false;
+            }
+            let Some(s) = st.job(job).filter(|s| s.job.status == JobStatus::Processing && s.job.fallback_model.is_none()) else { return false };
+            match replacing {
+                Replacing::Task(task_id) if s.job.task_id.as_deref() == Some(task_id) => {
+                    s.job.primary_task_id = s.job.task_id.take();
+                    s.job.task_model = None;
+                }
+                Replacing::Start(claim) if s.job.task_id.is_none() && s.job.claim.as_deref() == Some(claim) => {}
+                _ => return false,
+            }
+            s.job.fallback_model = Some(model.into());
+            s.job.claim = Some(next_claim.into());
+            s.job.updated_at = now;
+            s.job.watch_at = Some(watch_at);
+            s.lease_until = Some(0);
+            true
         })
     }
 
@@ -109,7 +141,7 @@ impl PipelineStore for MemoryStore {
 
     async fn complete_success(&self, job: &Job, result_key: &str, now: i64) -> Result<bool, StoreError> {
         self.write("complete_success", |st| {
-            let processing = st.job(job).is_some_and(|s| s.job.status == JobStatus::Processing);
+            let processing = st.job(job).is_some_and(|s| s.job.status == JobStatus::Processing && same_task(&s.job, job));
             let Some(profile) = st.live_profile(&job.user_id).filter(|_| processing) else { return false };
             profile.active_jobs -= 1;
             let s = st.job(job).expect("checked above");
@@ -123,7 +155,9 @@ impl PipelineStore for MemoryStore {
 
     async fn fail_and_refund(&self, job: &Job, error: &JobError, now: i64) -> Result<bool, StoreError> {
         self.write("fail_and_refund", |st| {
-            if !st.job(job).is_some_and(|s| s.job.status.is_active()) || !st.post(&Posting::refund(&job.user_id, &job.job_id, job.credits_charged, now)) {
+            if !st.job(job).is_some_and(|s| s.job.status.is_active() && same_task(&s.job, job))
+                || !st.post(&Posting::refund(&job.user_id, &job.job_id, job.credits_charged, now))
+            {
                 return false;
             }
             let s = st.job(job).expect("checked above");
@@ -142,4 +176,10 @@ impl PipelineStore for MemoryStore {
         due.sort_by_key(|j| (j.attention_at(), j.user_id.clone(), j.job_id.clone()));
         Ok(due.into_iter().take(limit).map(|j| DueJob { user_id: j.user_id.clone(), job_id: j.job_id.clone() }).collect())
     }
+}
+
+/// Whether `stored` still has the task the caller read in `seen` (any task
+/// when `seen` had none), as the DynamoDB adapter's conditions check.
+fn same_task(stored: &Job, seen: &Job) -> bool {
+    seen.task_id.is_none() || stored.task_id == seen.task_id
 }

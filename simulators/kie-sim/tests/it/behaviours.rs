@@ -87,6 +87,26 @@ async fn a_stalled_task_stays_generating_without_callback() {
 }
 
 #[tokio::test]
+async fn a_rule_for_one_model_fails_its_tasks_and_not_another_models() {
+    let fx = Fixture::start().await;
+    let sim = Sim::start(None, 0).await;
+    sim.rule(json!({"match": "", "model": "google/nano-banana-edit", "behaviour": {"outcome": "fail", "fail_code": 500}})).await;
+    let failing = sim.create_ok(&create_body(&fx.url("/photo.png"), None, "p")).await;
+    let mut other = create_body(&fx.url("/photo.png"), None, "p");
+    other["model"] = json!("seedream/4.5-edit");
+    other["input"]["quality"] = json!("high");
+    let working = sim.create_ok(&other).await;
+    assert_eq!(sim.wait_final(&failing).await["failCode"], "500");
+    let done = sim.wait_final(&working).await;
+    assert_eq!((done["state"].as_str(), done["model"].as_str()), (Some("success"), Some("seedream/4.5-edit")));
+    assert_eq!(sim.task(&working).await["model"], "seedream/4.5-edit", "the control API tells which model a task used");
+    let (_, rules) = sim.get("/sim/rules").await;
+    assert_eq!((rules[0]["model"].as_str(), rules[0]["tasks_created"].as_u64()), (Some("google/nano-banana-edit"), Some(1)));
+    let resp = sim.client.post(format!("{}/sim/rules", sim.base)).json(&json!({"match": "", "model": "dall-e", "behaviour": {}})).send().await.expect("post");
+    assert_eq!(resp.status(), 400, "an unknown model is refused");
+}
+
+#[tokio::test]
 async fn fail_rate_and_rule_precedence() {
     let fx = Fixture::start().await;
     let sim = Sim::start(None, 0).await;
@@ -96,7 +116,11 @@ async fn fail_rate_and_rule_precedence() {
     assert_eq!((data["state"].as_str(), data["failCode"].as_str()), (Some("fail"), Some("500")));
 
     // The newest matching rule wins over the default.
-    let lucky = kie_sim::RuleSpec { pattern: "lucky".into(), behaviour: kie_sim::Behaviour { outcome: Some(kie_sim::Outcome::Success), ..Default::default() } };
+    let lucky = kie_sim::RuleSpec {
+        pattern: "lucky".into(),
+        behaviour: kie_sim::Behaviour { outcome: Some(kie_sim::Outcome::Success), ..Default::default() },
+        ..Default::default()
+    };
     assert_eq!(sim.sim.add_rule(lucky), Ok(2));
     let id = sim.create_ok(&create_body(&fx.url("/photo.png"), None, "lucky prompt")).await;
     assert_eq!(sim.wait_final(&id).await["state"], "success");
