@@ -9,7 +9,7 @@
 //! worker run writes its own object, so a duplicate run never overwrites the
 //! one the record points at, and the loser deletes its own).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{self, ConfigError};
 use crate::credits::ledger::{LedgerEntry, LedgerReason};
@@ -32,6 +32,11 @@ pub const READ_CHUNK_BYTES: u64 = 2 * 1024 * 1024;
 /// The tag every export object carries: the bucket's lifecycle rule expires
 /// tagged objects, a backstop should the sweep stop running.
 pub const EXPORT_TAG: (&str, &str) = ("kind", "export");
+
+/// `POST /v1/me/exports` body: `{}` (any field is unknown: 422).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {}
 
 /// Where an export is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
