@@ -134,7 +134,6 @@ async fn an_export_holds_every_photo_and_result_and_an_account_consistent_with_t
     let template = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
     assert!(template.contains("Id: ExpireDataExports") && template.contains("Key: kind\n                Value: export"), "the lifecycle rule filters that tag");
 
-
     // The same account as GET /v1/me.
     let me: Value = me_raw(&c, s.access()).await.json().await.unwrap();
     for field in ["user_id", "created_at", "credits"] {
@@ -147,7 +146,10 @@ async fn an_export_holds_every_photo_and_result_and_an_account_consistent_with_t
     assert_eq!(ledger.len(), stored.len());
     assert_eq!(ledger.iter().map(|e| e["amount"].as_i64().unwrap()).sum::<i64>(), me["credits"].as_i64().unwrap());
     for (line, row) in ledger.iter().zip(&stored) {
-        assert_eq!((line["amount"].as_i64(), line["reason"].as_str(), line["created_at"].as_str()), (Some(row.amount), Some(row.reason.as_str()), Some(row.created_at.as_str())));
+        assert_eq!(
+            (line["amount"].as_i64(), line["reason"].as_str(), line["created_at"].as_str()),
+            (Some(row.amount), Some(row.reason.as_str()), Some(row.created_at.as_str()))
+        );
     }
     assert!(ledger.iter().any(|e| e["reason"] == "purchase") && ledger.iter().any(|e| e["reason"] == "job_refund"));
 
@@ -184,8 +186,30 @@ async fn an_export_holds_every_photo_and_result_and_an_account_consistent_with_t
     let mut keys = BTreeSet::new();
     keys_of(&account, &mut keys);
     let allowed: BTreeSet<&str> = [
-        "user_id", "created_at", "credits", "exported_at", "ledger", "amount", "reason", "job_id", "jobs", "status", "style", "attire", "background",
-        "lighting", "quality", "credits_charged", "refunded", "updated_at", "completed_at", "error", "code", "message", "photo_file", "result_file",
+        "user_id",
+        "created_at",
+        "credits",
+        "exported_at",
+        "ledger",
+        "amount",
+        "reason",
+        "job_id",
+        "jobs",
+        "status",
+        "style",
+        "attire",
+        "background",
+        "lighting",
+        "quality",
+        "credits_charged",
+        "refunded",
+        "updated_at",
+        "completed_at",
+        "error",
+        "code",
+        "message",
+        "photo_file",
+        "result_file",
         "unused_uploads",
     ]
     .into();

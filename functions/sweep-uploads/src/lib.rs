@@ -9,10 +9,10 @@ use std::time::Duration;
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::s3::PhotoStorage;
 use shared::adapters::sqs::ExportQueue;
-use shared::exports::ExportSettings;
 use shared::config::Settings;
 use shared::entry::{Function, Scheduled};
 use shared::error::BoxError;
+use shared::exports::ExportSettings;
 use shared::usecases::sweep::{self, ExportSweeping};
 
 /// The sweep, over the clients built once per cold start.

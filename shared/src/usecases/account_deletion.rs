@@ -159,7 +159,12 @@ where
 /// included), no purchase record naming the user, no object and no upload in
 /// progress under the user's prefixes (derived with `hash_key`, the app
 /// secret's `ip_hash_key`).
-pub async fn verify_gone<S: DeletionStore, P: PhotoStore + ObjectUploads>(store: &S, photos: &P, hash_key: &[u8], user_id: &str) -> Result<Leftovers, StoreError> {
+pub async fn verify_gone<S: DeletionStore, P: PhotoStore + ObjectUploads>(
+    store: &S,
+    photos: &P,
+    hash_key: &[u8],
+    user_id: &str,
+) -> Result<Leftovers, StoreError> {
     let (objects, uploads) = list_objects(photos, &UserObjects::new(hash_key, user_id)).await?;
     Ok(Leftovers { items: store.remaining_records(user_id).await?, purchases: store.owned_purchases(user_id).await?, objects, uploads })
 }

@@ -156,7 +156,10 @@ where
     /// The profile and a ledger read with it: read again while a change
     /// came between the two reads (the balance is then the ledger's sum).
     /// `None`: the account is gone or being deleted.
-    async fn balance_and_ledger(&self, user_id: &str) -> Result<Option<(crate::accounts::ProfileRecord, Vec<crate::credits::ledger::LedgerEntry>)>, StoreError> {
+    async fn balance_and_ledger(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<(crate::accounts::ProfileRecord, Vec<crate::credits::ledger::LedgerEntry>)>, StoreError> {
         for _ in 0..3 {
             let Some(profile) = self.store.profile_record(user_id).await?.filter(|p| p.deleting.is_none()) else { return Ok(None) };
             let ledger = self.store.ledger_entries(user_id).await?;
@@ -184,7 +187,8 @@ where
     zip.write(&first.bytes).await?;
     while offset < total {
         let chunk = photos.read_range(key, offset, READ_CHUNK_BYTES).await?;
-        let chunk = chunk.filter(|c| c.total_size == total && !c.bytes.is_empty()).ok_or_else(|| StoreError::other("an object changed while it was exported"))?;
+        let chunk =
+            chunk.filter(|c| c.total_size == total && !c.bytes.is_empty()).ok_or_else(|| StoreError::other("an object changed while it was exported"))?;
         offset += chunk.bytes.len() as u64;
         zip.write(&chunk.bytes).await?;
     }

@@ -194,7 +194,9 @@ impl ExportStore for DynamoStore {
             .expression_attribute_values(":seen", n(e.due_at));
         match delete.send().await {
             Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::is_conditional_check_failed_exception) => {
+            Err(err)
+                if err.as_service_error().is_some_and(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::is_conditional_check_failed_exception) =>
+            {
                 Ok(false)
             }
             Err(err) => Err(store_error(err)),

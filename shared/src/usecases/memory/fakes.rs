@@ -10,12 +10,15 @@ use crate::ports::{ImageProvider, ObjectUploads, PhotoStore, PurchaseHistory, Qu
 use crate::provider::{ProviderError, TaskRequest, TaskState};
 use crate::storage::{ObjectPrefix, PresignedPut};
 
+/// A multipart upload in progress: its key and its parts by number.
+type PendingUpload = (String, BTreeMap<i32, Vec<u8>>);
+
 /// The bucket, in memory.
 #[derive(Debug, Default)]
 pub(crate) struct MemoryPhotos {
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
     /// Multipart uploads in progress: id → (key, parts by number).
-    uploads: Mutex<BTreeMap<String, (String, BTreeMap<i32, Vec<u8>>)>>,
+    uploads: Mutex<BTreeMap<String, PendingUpload>>,
 }
 
 impl MemoryPhotos {
