@@ -55,9 +55,15 @@ impl UserObjects {
         format!("users/{}/photos/{upload_id}", self.prefix)
     }
 
+    /// Where the user's data exports are written (the only place objects
+    /// are written in parts: an erasure aborts uploads in progress there).
+    pub fn exports(&self) -> String {
+        format!("users/{}/exports/", self.prefix)
+    }
+
     /// Where the ZIPs of the data export `export_id` are written.
     pub fn export_prefix(&self, export_id: &str) -> String {
-        format!("users/{}/exports/{export_id}/", self.prefix)
+        format!("{}{export_id}/", self.exports())
     }
 
     /// Every prefix the user's objects may be under (the legacy one too).

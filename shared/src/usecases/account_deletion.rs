@@ -85,25 +85,24 @@ pub struct AccountEraser<S, P, H, Q> {
 }
 
 /// Deletes every object under every prefix of the user, after aborting the
-/// uploads in progress there (a data export being written, whose worker then
-/// cannot complete it); how many objects and uploads there were.
+/// uploads in progress under its exports (a data export being written, whose
+/// worker then cannot complete it); how many objects and uploads there were.
 async fn delete_objects<P: PhotoStore + ObjectUploads>(photos: &P, objects: &UserObjects) -> Result<usize, StoreError> {
-    let mut deleted = 0;
+    let mut deleted = photos.abort_uploads_under(&objects.exports()).await?;
     for prefix in objects.prefixes() {
-        deleted += photos.abort_uploads_under(&prefix).await?;
         deleted += photos.delete_prefix(&prefix).await?;
     }
     Ok(deleted)
 }
 
-/// Every object, and every upload in progress, left under the user's prefixes.
+/// Every object left under the user's prefixes, and every upload in
+/// progress under its exports.
 async fn list_objects<P: PhotoStore + ObjectUploads>(photos: &P, objects: &UserObjects) -> Result<(Vec<String>, Vec<String>), StoreError> {
-    let (mut keys, mut uploads) = (Vec::new(), Vec::new());
+    let mut keys = Vec::new();
     for prefix in objects.prefixes() {
         keys.extend(photos.list(&prefix).await?);
-        uploads.extend(photos.uploads_in_progress(&prefix).await?);
     }
-    Ok((keys, uploads))
+    Ok((keys, photos.uploads_in_progress(&objects.exports()).await?))
 }
 
 impl<S, P, H, Q> AccountEraser<S, P, H, Q>

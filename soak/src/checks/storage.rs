@@ -73,12 +73,13 @@ pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result
         .flat_map(|it| it.get("keys").and_then(|v| v.as_l().ok()).into_iter().flatten().filter_map(|k| k.as_s().ok().cloned()))
         .collect();
 
-    // The ZIP each ready data export names.
-    let export_zips: HashSet<&str> = facts
+    // Data exports with a record: everything under an export's prefix goes with it
+    // (the ZIP it names, and what a run whose last write failed left there).
+    let exports: HashSet<&str> = facts
         .items
         .iter()
         .filter(|it| it.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("export"))
-        .filter_map(|it| it.get("object_key").and_then(|v| v.as_s().ok()).map(String::as_str))
+        .filter_map(|it| it.get("export_id").and_then(|v| v.as_s().ok()).map(String::as_str))
         .collect();
 
     let mut by_user: BTreeMap<&str, Vec<(&str, &str, &str)>> = BTreeMap::new();
@@ -102,7 +103,7 @@ pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result
                     // deletes the object first) and with its job once used.
                     "uploads" => storage.store.upload_state(user_id, id).await.map_err(|e| format!("upload {id}: {e}"))?.is_some(),
                     "photos" => inputs.contains(key),
-                    "exports" => export_zips.contains(*key),
+                    "exports" => id.split('/').next().is_some_and(|export_id| exports.contains(export_id)),
                     "results" => account.jobs.get(*id).cloned().flatten().is_some_and(|j| j.result_key.as_deref() == Some(*key)),
                     _ => false,
                 };
