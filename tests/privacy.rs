@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 /// Every attribute each kind of item may hold; anything else is a leak.
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let common = ["pk", "sk", "entity"];
-    let kinds: [(&str, &[&str]); 15] = [
+    let kinds: [(&str, &[&str]); 17] = [
         ("user", &["user_id", "credits", "created_at", "active_jobs", "purchased", "owed", "purchases", "deleting"]),
         ("session", &["user_id", "session_id", "expires_at", "live_hashes", "consumed", "previous_hash", "rotated_at"]),
         ("ledger", &["user_id", "amount", "reason", "reference", "created_at"]),
@@ -85,6 +85,25 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("unknown_user_event", &["type", "product_id", "created_at", "expires_at"]),
         ("deletion_log", &["user_hash", "expires_at"]),
         ("trash", &["user_id", "name", "keys", "gsi1pk", "gsi1sk", "expires_at"]),
+        (
+            "export",
+            &[
+                "user_id",
+                "export_id",
+                "status",
+                "created_at",
+                "object_prefix",
+                "deadline_at",
+                "delete_at",
+                "due_at",
+                "ready_at",
+                "object_key",
+                "gsi1pk",
+                "gsi1sk",
+                "expires_at",
+            ],
+        ),
+        ("export_limit", &["last_created_at", "expires_at"]),
     ];
     kinds.into_iter().map(|(k, fields)| (k, common.iter().chain(fields).copied().collect())).collect()
 }
@@ -130,6 +149,18 @@ async fn whole_flow(ip: IpAddr) -> (Session, Vec<(String, String)>) {
         assert!(query_value(url, "X-Amz-Expires").parse::<u64>().unwrap() <= 900, "{link} lives minutes");
         secrets.push((format!("{link} signature"), query_value(url, "X-Amz-Signature")));
     }
+    let export: Value = c.post(stack().url("/v1/me/exports")).bearer_auth(s.access()).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let export_id = export["export_id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let export = loop {
+        let got: Value = c.get(stack().url(&format!("/v1/me/exports/{export_id}"))).bearer_auth(s.access()).send().await.unwrap().json().await.unwrap();
+        if got["status"] != "preparing" || std::time::Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let download_url = export["download_url"].as_str().unwrap_or_else(|| panic!("the export is ready: {export}")).to_string();
+    secrets.push(("export download link signature".into(), query_value(&download_url, "X-Amz-Signature")));
     let task = &sim_tasks(s.user_id()).await[0];
     if let Some(callback) = task["callback_url"].as_str() {
         secrets.push(("KIE callback token".into(), query_value(callback, "token")));
@@ -140,6 +171,7 @@ async fn whole_flow(ip: IpAddr) -> (Session, Vec<(String, String)>) {
         ("input link", job["input_url"].to_string()),
         ("result link", job["result_url"].to_string()),
         ("the provider's task", task.to_string()),
+        ("export download link", download_url.clone()),
     ] {
         assert!(!text.contains(s.user_id()), "the {what} carries the user id: {text}");
     }

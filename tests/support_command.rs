@@ -33,18 +33,22 @@ fn stdout_of(out: &std::process::Output) -> String {
 }
 
 #[tokio::test]
-async fn show_user_prints_balance_ledger_jobs_and_purchases_without_links() {
+async fn show_user_prints_balance_ledger_jobs_purchases_and_exports_without_links() {
     let c = client();
     let s = sign_up(&c).await;
     buy(s.user_id(), "credits_5", 1).await;
     let id = upload(&c, &s, fixture("astronaut.jpg"), "image/jpeg").await;
     let job: serde_json::Value = create_job_raw(&c, &s, &id, "high", None).await.json().await.unwrap();
     let job_id = job["job_id"].as_str().unwrap();
+    let export: serde_json::Value =
+        c.post(stack().url("/v1/me/exports")).bearer_auth(s.access()).json(&serde_json::json!({})).send().await.unwrap().json().await.unwrap();
+    let export_id = export["export_id"].as_str().unwrap();
     let printed = stdout_of(&support(&["show-user", s.user_id()]));
     assert!(printed.contains("balance 3"), "{printed}");
     assert!(printed.contains("+5  purchase") && printed.contains("-2  job_charge"), "{printed}");
     assert!(printed.contains(job_id) && printed.contains("high 2 credit(s)"), "{printed}");
     assert!(printed.contains("credits_5  5 credits  granted"), "{printed}");
+    assert!(printed.contains("exports (1):") && printed.contains(export_id), "{printed}");
     assert!(!printed.contains("http") && !printed.contains("users/"), "no links or object keys: {printed}");
     let unknown = stdout_of(&support(&["show-user", "0123456789abcdef0123456789abcdee"]));
     assert!(unknown.contains("nothing is stored"), "{unknown}");

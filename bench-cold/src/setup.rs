@@ -121,7 +121,7 @@ pub fn base_env(template: &Template, created: &Created, endpoint: &str, secrets:
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    // TABLE_NAME, BUCKET_NAME, QUEUE_URL, DELETION_QUEUE_URL: the template's
+    // TABLE_NAME, BUCKET_NAME, QUEUE_URL, DELETION_QUEUE_URL, EXPORT_QUEUE_URL: the template's
     // references to its resources (not the app secret: secrets come as variables).
     for (name, value) in &template.environment {
         let resolved = match value {

@@ -148,6 +148,8 @@ fn main() -> Result<(), BoxError> {
     pairs.push(("AWS_FAULTS_URL".into(), faults_url.clone()));
     let settings = Settings::from_env()?;
     pairs.extend(settings_pairs(&settings));
+    let exports = shared::exports::ExportSettings::from_env()?;
+    pairs.push(("EXPORT_RETENTION_SECONDS".into(), exports.retention_seconds.to_string()));
     if let Some((_, url, key)) = &kie_sim {
         pairs.push(("KIE_SIM_URL".into(), url.clone()));
         // The simulator's key only (a real one is never written to a file).

@@ -100,10 +100,13 @@ functions! {
         "revenuecat-webhook" => revenuecat_webhook::RevenueCatWebhook,
         "credits-sync" => credits_sync::CreditsSync,
         "delete-me" => delete_me::DeleteMe,
+        "create-export" => create_export::CreateExport,
+        "get-export" => get_export::GetExport,
     }
     queue: {
         "generation-worker" => generation_worker::GenerationWorker,
         "account-deletion-worker" => account_deletion_worker::AccountDeletionWorker,
+        "export-worker" => export_worker::ExportWorker,
     }
     scheduled: {
         "sweep-uploads" => sweep_uploads::SweepUploads,

@@ -25,6 +25,8 @@ pub struct Settings {
     pub queue_url: String,
     /// The account deletion queue (`DELETION_QUEUE_URL`).
     pub deletion_queue_url: String,
+    /// The data export queue (`EXPORT_QUEUE_URL`).
+    pub export_queue_url: String,
     /// Seconds an upload may wait for its job before the sweep deletes it
     /// (`UNUSED_UPLOAD_SECONDS`).
     pub unused_upload_seconds: i64,
@@ -69,6 +71,7 @@ impl Settings {
             bucket_name: required("BUCKET_NAME")?,
             queue_url: required("QUEUE_URL")?,
             deletion_queue_url: required("DELETION_QUEUE_URL")?,
+            export_queue_url: required("EXPORT_QUEUE_URL")?,
             unused_upload_seconds: parsed("UNUSED_UPLOAD_SECONDS", 3600)?,
             job_deadline_seconds: parsed("JOB_DEADLINE_SECONDS", 780)?,
             access_token_seconds: parsed("ACCESS_TOKEN_SECONDS", MAX_ACCESS_TOKEN_SECONDS)?,

@@ -6,7 +6,7 @@ use crate::adapters::kie::client::KieClient;
 use crate::adapters::kie::models::KNOWN_MODELS;
 use crate::adapters::revenuecat::RevenueCatClient;
 use crate::adapters::s3::PhotoStorage;
-use crate::adapters::sqs::{DeletionQueue, GenerationQueue};
+use crate::adapters::sqs::{DeletionQueue, ExportQueue, GenerationQueue};
 use crate::adapters::{self};
 use crate::app::App;
 use crate::auth::keys::Secrets;
@@ -15,6 +15,7 @@ use crate::error::BoxError;
 use crate::photo_clean::Rewriter;
 use crate::provider::ModelChoice;
 use crate::usecases::account_deletion::AccountEraser;
+use crate::usecases::export_prepare::Exporter;
 use crate::usecases::generation::{Pipeline, PipelineSettings};
 
 /// The service over AWS.
@@ -22,6 +23,9 @@ pub type AppContext = App<DynamoStore, PhotoStorage, GenerationQueue, DeletionQu
 
 /// The generation pipeline over AWS and KIE.
 pub type AwsPipeline = Pipeline<DynamoStore, PhotoStorage, GenerationQueue, KieClient>;
+
+/// The data export worker's use case over AWS.
+pub type AwsExporter = Exporter<DynamoStore, PhotoStorage>;
 
 /// The account eraser over AWS and RevenueCat.
 pub type AwsEraser = AccountEraser<DynamoStore, PhotoStorage, RevenueCatClient, DeletionQueue>;
@@ -107,4 +111,15 @@ pub fn eraser(ctx: &AppContext, final_pass_delay_secs: u32) -> AwsEraser {
         queue: ctx.deletions.clone(),
         final_pass_delay_secs,
     }
+}
+
+/// The data export queue, over `ctx`'s SQS client.
+pub fn export_queue(ctx: &AppContext) -> ExportQueue {
+    ctx.queue.sibling(ctx.settings.export_queue_url.clone())
+}
+
+/// The export worker's use case over `ctx`'s clients.
+pub fn exporter(ctx: &AppContext) -> Result<AwsExporter, BoxError> {
+    let settings = crate::exports::ExportSettings::from_env()?;
+    Ok(Exporter::new(ctx.store.clone(), ctx.photos.clone(), ctx.secrets.ip_hash_key.clone(), settings))
 }

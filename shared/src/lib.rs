@@ -13,6 +13,7 @@ pub mod context;
 pub mod credits;
 pub mod entry;
 pub mod error;
+pub mod exports;
 pub mod http;
 pub mod jobs;
 pub mod messages;

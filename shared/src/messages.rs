@@ -1,5 +1,5 @@
-//! The queues' messages: one step of one job's generation, and one
-//! account to erase. Each queue carries exactly one of these types.
+//! The queues' messages: one step of one job's generation, one account to
+//! erase, and one data export to prepare. Each queue carries exactly one of these types.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,4 +57,13 @@ pub struct DeletionMessage {
     /// have expired (it queues no further pass).
     #[serde(default)]
     pub final_pass: bool,
+}
+
+/// The message body of the export queue: one export to prepare.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportMessage {
+    /// The export's owner.
+    pub user_id: String,
+    /// The export.
+    pub export_id: String,
 }

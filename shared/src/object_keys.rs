@@ -9,6 +9,8 @@
 //!   (an upload feeds one job), made when the job is created; the worker
 //!   rewrites it without metadata. `users/<prefix>/results/<job_id>`: its
 //!   result.
+//! - `users/<prefix>/exports/<export_id>/<run>.zip`: a data export's ZIP
+//!   (each worker run its own object; the export's record names the one).
 //!
 //! Jobs made before this layout keep the keys their records hold
 //! (`users/<user_id>/uploads/…`, `users/<user_id>/results/<job_id>`); an
@@ -51,6 +53,17 @@ impl UserObjects {
     /// A job's own copy of the photo of `upload_id`.
     pub fn job_photo(&self, upload_id: &str) -> String {
         format!("users/{}/photos/{upload_id}", self.prefix)
+    }
+
+    /// Where the user's data exports are written (the only place objects
+    /// are written in parts: an erasure aborts uploads in progress there).
+    pub fn exports(&self) -> String {
+        format!("users/{}/exports/", self.prefix)
+    }
+
+    /// Where the ZIPs of the data export `export_id` are written.
+    pub fn export_prefix(&self, export_id: &str) -> String {
+        format!("{}{export_id}/", self.exports())
     }
 
     /// Every prefix the user's objects may be under (the legacy one too).
@@ -97,6 +110,7 @@ mod tests {
         assert_eq!(keys, UserObjects::new(b"a key of at least thirty-two bytes!", user), "stable");
         assert_ne!(keys.prefix(), UserObjects::new(b"another key of thirty-two bytes!!", user).prefix(), "keyed");
         assert!(keys.upload("up1").starts_with(UPLOADS));
+        assert!(keys.export_prefix("e1").starts_with(&keys.prefixes()[1]), "exports go with the user's objects");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The drain after the acting time: every job of every remaining user
 //! polled (`GET /v1/jobs/{id}`) until it is final, every account deletion
-//! waited for (its last pass included), and the queues left to settle, each
-//! wait bounded, before the checks read storage.
+//! waited for (its last pass included), the data exports and the queues
+//! left to settle, each wait bounded, before the checks read storage.
 
 use std::time::Duration;
 
@@ -99,6 +99,14 @@ pub async fn drain(users: &mut [User], stack: &Stack, storage: &Storage, timing:
         }
     }
     out.deletions_secs = started.elapsed().as_secs_f64();
+
+    // Data exports being written: the export queue empties as each run ends.
+    if let Some(url) = stack.get("EXPORT_QUEUE_URL") {
+        let bound = Duration::from_secs(2 * visibility + 60);
+        if !wait_for(bound, || async { storage.queue_depth(url).await.is_ok_and(|n| n == 0) }).await {
+            out.notes.push(format!("the export queue still held messages after {} s", bound.as_secs()));
+        }
+    }
 
     // A worker step of a job deleted meanwhile removes what it wrote a moment
     // later: let the generation queue settle before the bucket is listed.

@@ -4,7 +4,8 @@
 //! KIE simulator's catch-all rule); then the run drains, reads storage
 //! directly from the emulator and checks that every job ended, every credit
 //! is explained, every purchase was granted once, nothing is stored that no
-//! record owns, and deleted accounts left nothing. Prints one table; exits
+//! record owns, every data export was made or failed (none stuck), and
+//! deleted accounts left nothing (their exports included). Prints one table; exits
 //! 1 on any violation, 2 when the run itself could not be made.
 //!
 //! Run by `bin/soak`, which starts the stack and passes `STACK_ENV_FILE`
@@ -115,6 +116,7 @@ async fn run() -> Result<bool, String> {
     all.extend(checks::jobs::check_credits(&facts, &logs));
     all.extend(checks::purchases::check(&facts, &logs));
     all.extend(checks::storage::check(&facts, &logs, &storage).await?);
+    all.push(checks::exports::check(&facts, &logs));
     let (dead_letters, dead_letter_lines) = checks::dead_letters::check(&stack, &storage, &facts, &logs).await?;
     all.push(dead_letters);
     // The simulated KIE account refuses tasks over 20 per 10 s (KIE_SIM_RATE_LIMIT): the

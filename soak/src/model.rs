@@ -76,6 +76,8 @@ pub struct UserLog {
     pub purchases: Vec<PurchaseLog>,
     /// Upload ids it was given.
     pub uploads: Vec<String>,
+    /// Data exports it asked for (`POST /v1/me/exports` answered 202).
+    pub exports: Vec<String>,
     /// Whether it sent `DELETE /v1/me`.
     pub deletion_requested: bool,
     /// Whether that deletion was acknowledged (202, or 401 on a retry whose

@@ -1,7 +1,8 @@
 //! One simulated user, as the app would act on a phone with a flaky
 //! network: sign up, buy credits, then until the time is up upload a photo
 //! and start a job, now and then delete a job (running or finished), refund
-//! a purchase, and, for a few users, delete the whole account mid-flight.
+//! a purchase, ask for a data export of everything, and, for a few users,
+//! delete the whole account mid-flight.
 //! Purchases live in `purchases.rs`.
 
 use std::collections::HashMap;
@@ -33,6 +34,9 @@ const DELETE_FINISHED: f64 = 0.08;
 const REFUND: f64 = 0.05;
 const DELIVER_LATE: f64 = 0.3;
 const HIGH_QUALITY: f64 = 0.3;
+/// Chance per iteration of asking for a data export (one an hour is allowed:
+/// a user asks once).
+const EXPORT: f64 = 0.1;
 
 /// A user and its phone.
 pub struct User {
@@ -218,6 +222,21 @@ impl User {
         }
         if self.rng.random_bool(REFUND) {
             self.refund().await;
+        }
+        if self.log.exports.is_empty() && self.rng.random_bool(EXPORT) {
+            self.request_export().await;
+        }
+    }
+
+    /// `POST /v1/me/exports`. A 429 after retries means an earlier try went
+    /// through (its id is then unknown here; the checks read storage).
+    async fn request_export(&mut self) {
+        let call = Call::new(Method::POST, self.world.stack.url("/v1/me/exports"), "POST /v1/me/exports").json(json!({}));
+        let answer = self.authed(call).await;
+        match (answer.status, answer.str("export_id")) {
+            (202, Some(export_id)) => self.log.exports.push(export_id),
+            (429, _) if answer.tries > 1 => {}
+            (status, _) => self.note(format!("export: {status} {}", answer.body)),
         }
     }
 

@@ -1,6 +1,6 @@
 //! `support`: the operators' command. Run against the deployed stack (AWS
 //! credentials and the functions' environment: `TABLE_NAME`, `BUCKET_NAME`,
-//! `QUEUE_URL`, `DELETION_QUEUE_URL`, `APP_SECRETS_ARN`) or the local one
+//! `QUEUE_URL`, `DELETION_QUEUE_URL`, `EXPORT_QUEUE_URL`, `APP_SECRETS_ARN`) or the local one
 //! (`--env-file .local/stack.env`). It prints what it did.
 //!
 //! ```text

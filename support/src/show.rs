@@ -1,9 +1,10 @@
-//! `show-user`: balance, ledger, jobs and purchases of one user, as text.
+//! `show-user`: balance, ledger, jobs, purchases and data exports of one
+//! user, as text.
 //! No images and no links: an operator never needs to see a photo.
 
 use shared::context::AppContext;
 use shared::error::BoxError;
-use shared::ports::{AccountStore, JobStore, LedgerStore, PurchaseStore};
+use shared::ports::{AccountStore, ExportStore, JobStore, LedgerStore, PurchaseStore};
 
 /// The report for `user_id`.
 pub async fn show_user(ctx: &AppContext, user_id: &str) -> Result<String, BoxError> {
@@ -65,6 +66,18 @@ pub async fn show_user(ctx: &AppContext, user_id: &str) -> Result<String, BoxErr
     out.push_str(&format!("purchases ({}):\n", purchases.len()));
     for (product, credits, state) in &purchases {
         out.push_str(&format!("  {product}  {credits} credits  {state}\n"));
+    }
+    let exports = store.exports_of(user_id).await?;
+    out.push_str(&format!("exports ({}):\n", exports.len()));
+    for e in &exports {
+        let ready = e.ready_at.map(|at| format!("  ready {}", shared::time::rfc3339(at))).unwrap_or_default();
+        out.push_str(&format!(
+            "  {}  {}  created {}{ready}  deleted by {}\n",
+            e.export_id,
+            e.status.as_str(),
+            shared::time::rfc3339(e.created_at),
+            shared::time::rfc3339(e.delete_at)
+        ));
     }
     Ok(out.trim_end().to_string())
 }

@@ -371,6 +371,7 @@ pub fn stack_settings() -> shared::config::Settings {
         bucket_name: var("BUCKET_NAME"),
         queue_url: var("QUEUE_URL"),
         deletion_queue_url: var("DELETION_QUEUE_URL"),
+        export_queue_url: var("EXPORT_QUEUE_URL"),
         unused_upload_seconds: var("UNUSED_UPLOAD_SECONDS").parse().unwrap(),
         job_deadline_seconds: var("JOB_DEADLINE_SECONDS").parse().unwrap(),
         access_token_seconds: var("ACCESS_TOKEN_SECONDS").parse().unwrap(),

@@ -40,7 +40,9 @@ impl AccountDeletionWorker {
             Err(err) => {
                 // Leftovers are counted, not listed: their keys name the user.
                 let error = match &err {
-                    EraseError::Incomplete(left) => format!("left: {} item(s), {} object(s)", left.items.len(), left.objects.len()),
+                    EraseError::Incomplete(left) => {
+                        format!("left: {} item(s), {} object(s), {} upload(s)", left.items.len(), left.objects.len(), left.uploads.len())
+                    }
                     other => other.to_string(),
                 };
                 tracing::warn!(%error, "account erasure incomplete; it will be retried");

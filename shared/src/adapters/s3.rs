@@ -1,5 +1,6 @@
 //! The photo bucket: presigned links (the app's only way in or out), ranged
-//! reads for header checks, server-side copies, and deletes. Where each
+//! reads for header checks, server-side copies, deletes, and the multipart
+//! uploads data exports are written with. Where each
 //! object lives is the domain's rule (`object_keys`).
 
 use std::time::Duration;
@@ -8,11 +9,11 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 
 use super::dynamo::store_error;
 use crate::error::StoreError;
-use crate::ports::PhotoStore;
+use crate::ports::{ObjectUploads, PhotoStore};
 use crate::storage::{ObjectPrefix, PresignedPut};
 
 /// The photo bucket.
@@ -165,6 +166,99 @@ impl PhotoStore for PhotoStorage {
             return Err(StoreError::other(format!("delete failed: {}", err.code().unwrap_or("unknown"))));
         }
         Ok(())
+    }
+}
+
+impl ObjectUploads for PhotoStorage {
+    async fn start_upload(&self, key: &str, content_type: &str, tag: (&str, &str)) -> Result<String, StoreError> {
+        let tagging = format!("{}={}", tag.0, tag.1);
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(store_error)?;
+        out.upload_id.ok_or_else(|| StoreError::other("CreateMultipartUpload returned no upload id"))
+    }
+
+    async fn upload_part(&self, key: &str, upload_id: &str, number: i32, bytes: Vec<u8>) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(store_error)?;
+        out.e_tag.ok_or_else(|| StoreError::other("UploadPart returned no ETag"))
+    }
+
+    async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[(i32, String)]) -> Result<(), StoreError> {
+        let parts = parts.iter().map(|(number, etag)| CompletedPart::builder().part_number(*number).e_tag(etag).build()).collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        match self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await {
+            Ok(_) => Ok(()),
+            // Already aborted (an account deletion got there first) or completed.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn uploads_in_progress(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.multipart_uploads(prefix).await?.into_iter().map(|(key, _)| key).collect())
+    }
+
+    async fn abort_uploads_under(&self, prefix: &str) -> Result<usize, StoreError> {
+        let uploads = self.multipart_uploads(prefix).await?;
+        for (key, upload_id) in &uploads {
+            self.abort_upload(key, upload_id).await?;
+        }
+        Ok(uploads.len())
+    }
+}
+
+impl PhotoStorage {
+    /// (key, upload id) of every multipart upload in progress under `prefix`.
+    async fn multipart_uploads(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut uploads = Vec::new();
+        let (mut key_marker, mut id_marker) = (None, None);
+        loop {
+            let out = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker)
+                .set_upload_id_marker(id_marker)
+                .send()
+                .await
+                .map_err(store_error)?;
+            uploads.extend(out.uploads().iter().filter_map(|u| Some((u.key()?.to_string(), u.upload_id()?.to_string()))));
+            if !out.is_truncated().unwrap_or(false) {
+                return Ok(uploads);
+            }
+            key_marker = out.next_key_marker().map(String::from);
+            id_marker = out.next_upload_id_marker().map(String::from);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The SQS queues, each typed by its one message: generation (one step of
-//! one job) and account deletion (one account to erase).
+//! one job), account deletion (one account to erase) and data export (one
+//! export to prepare).
 
 use std::marker::PhantomData;
 
@@ -9,13 +10,16 @@ use serde::Serialize;
 
 use super::dynamo::store_error;
 use crate::error::StoreError;
-use crate::messages::{DeletionMessage, GenerationMessage};
+use crate::messages::{DeletionMessage, ExportMessage, GenerationMessage};
 use crate::ports::Queue;
 
 pub type GenerationQueue = SqsQueue<GenerationMessage>;
 
 /// The account deletion queue.
 pub type DeletionQueue = SqsQueue<DeletionMessage>;
+
+/// The data export queue.
+pub type ExportQueue = SqsQueue<ExportMessage>;
 
 /// An SQS queue of JSON messages of type `M`.
 #[derive(Debug)]

@@ -5,6 +5,7 @@
 mod accounts;
 mod budget;
 mod deletion;
+mod exports;
 mod history;
 mod jobs;
 mod ledger;
@@ -21,6 +22,7 @@ mod uploads;
 pub use accounts::AccountStore;
 pub use budget::ProviderBudget;
 pub use deletion::DeletionStore;
+pub use exports::{CreateExportOutcome, ExportStore, ObjectUploads};
 pub use history::PurchaseHistory;
 pub use jobs::JobStore;
 pub use ledger::LedgerStore;

@@ -10,7 +10,7 @@ use crate::credits::user_hash;
 use crate::error::StoreError;
 use crate::messages::DeletionMessage;
 use crate::object_keys::UserObjects;
-use crate::ports::{DeletionStore, PhotoStore, PurchaseHistory, Queue};
+use crate::ports::{DeletionStore, ObjectUploads, PhotoStore, PurchaseHistory, Queue};
 
 /// What an erasure removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,12 +31,15 @@ pub struct Leftovers {
     pub purchases: usize,
     /// Objects still under the user's prefix.
     pub objects: Vec<String>,
+    /// Multipart uploads (a data export being written) still in progress
+    /// under the user's prefixes, by key.
+    pub uploads: Vec<String>,
 }
 
 impl Leftovers {
     /// Whether nothing is left.
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty() && self.purchases == 0 && self.objects.is_empty()
+        self.items.is_empty() && self.purchases == 0 && self.objects.is_empty() && self.uploads.is_empty()
     }
 }
 
@@ -81,28 +84,31 @@ pub struct AccountEraser<S, P, H, Q> {
     pub final_pass_delay_secs: u32,
 }
 
-/// Deletes every object under every prefix of the user; how many there were.
-async fn delete_objects<P: PhotoStore>(photos: &P, objects: &UserObjects) -> Result<usize, StoreError> {
-    let mut deleted = 0;
+/// Deletes every object under every prefix of the user, after aborting the
+/// uploads in progress under its exports (a data export being written, whose
+/// worker then cannot complete it); how many objects and uploads there were.
+async fn delete_objects<P: PhotoStore + ObjectUploads>(photos: &P, objects: &UserObjects) -> Result<usize, StoreError> {
+    let mut deleted = photos.abort_uploads_under(&objects.exports()).await?;
     for prefix in objects.prefixes() {
         deleted += photos.delete_prefix(&prefix).await?;
     }
     Ok(deleted)
 }
 
-/// Every object left under the user's prefixes.
-async fn list_objects<P: PhotoStore>(photos: &P, objects: &UserObjects) -> Result<Vec<String>, StoreError> {
+/// Every object left under the user's prefixes, and every upload in
+/// progress under its exports.
+async fn list_objects<P: PhotoStore + ObjectUploads>(photos: &P, objects: &UserObjects) -> Result<(Vec<String>, Vec<String>), StoreError> {
     let mut keys = Vec::new();
     for prefix in objects.prefixes() {
         keys.extend(photos.list(&prefix).await?);
     }
-    Ok(keys)
+    Ok((keys, photos.uploads_in_progress(&objects.exports()).await?))
 }
 
 impl<S, P, H, Q> AccountEraser<S, P, H, Q>
 where
     S: DeletionStore + Sync,
-    P: PhotoStore + Sync,
+    P: PhotoStore + ObjectUploads + Sync,
     H: PurchaseHistory + Sync,
     Q: Queue<DeletionMessage> + Sync,
 {
@@ -139,7 +145,8 @@ where
         }
         // The strongly consistent half of the verifier (the purchase index
         // lags on AWS; its records were deleted by key above).
-        let left = Leftovers { items: store.remaining_records(user_id).await?, purchases: 0, objects: list_objects(&self.photos, &objects).await? };
+        let (objects, uploads) = list_objects(&self.photos, &objects).await?;
+        let left = Leftovers { items: store.remaining_records(user_id).await?, purchases: 0, objects, uploads };
         if !left.is_empty() {
             return Err(EraseError::Incomplete(left));
         }
@@ -147,15 +154,18 @@ where
     }
 }
 
-/// Proves a user is gone: no item in the user's partition, no purchase
-/// record naming the user, no object under the user's prefixes (derived with
-/// `hash_key`, the app secret's `ip_hash_key`).
-pub async fn verify_gone<S: DeletionStore, P: PhotoStore>(store: &S, photos: &P, hash_key: &[u8], user_id: &str) -> Result<Leftovers, StoreError> {
-    Ok(Leftovers {
-        items: store.remaining_records(user_id).await?,
-        purchases: store.owned_purchases(user_id).await?,
-        objects: list_objects(photos, &UserObjects::new(hash_key, user_id)).await?,
-    })
+/// Proves a user is gone: no item in the user's partition (data exports
+/// included), no purchase record naming the user, no object and no upload in
+/// progress under the user's prefixes (derived with `hash_key`, the app
+/// secret's `ip_hash_key`).
+pub async fn verify_gone<S: DeletionStore, P: PhotoStore + ObjectUploads>(
+    store: &S,
+    photos: &P,
+    hash_key: &[u8],
+    user_id: &str,
+) -> Result<Leftovers, StoreError> {
+    let (objects, uploads) = list_objects(photos, &UserObjects::new(hash_key, user_id)).await?;
+    Ok(Leftovers { items: store.remaining_records(user_id).await?, purchases: store.owned_purchases(user_id).await?, objects, uploads })
 }
 
 #[cfg(test)]

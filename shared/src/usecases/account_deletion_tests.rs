@@ -144,3 +144,25 @@ async fn a_request_that_fails_after_queuing_is_still_carried_out() {
     e.handle(&msg, NOW).await.unwrap();
     assert!(verify_gone(&e.store, &e.photos, HASH_KEY, &user).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_erasure_takes_the_exports_and_the_export_still_being_written() {
+    use crate::exports::ExportSettings;
+    use crate::ports::{ExportStore, ObjectUploads};
+    let e = eraser();
+    let user = full_account(&e).await;
+    let claims = crate::auth::access_token::Claims { sub: user.clone(), sid: "s1".into(), iat: NOW, exp: NOW + 900, iss: "i".into(), jti: "j".into() };
+    let queue = MemoryQueue::default();
+    let export = crate::usecases::exports::request_export(&e.store, &queue, HASH_KEY, &claims, &ExportSettings::default(), NOW).await.unwrap();
+    // An earlier run's ZIP, and a run still writing its parts.
+    e.photos.put(&format!("{}r0.zip", export.prefix), b"PK".to_vec(), "application/zip").await.unwrap();
+    e.photos.start_upload(&format!("{}r1.zip", export.prefix), "application/zip", ("kind", "export")).await.unwrap();
+    let left = verify_gone(&e.store, &e.photos, HASH_KEY, &user).await.unwrap();
+    assert!(left.items.iter().any(|k| k.starts_with("EXPORT#")) && left.uploads.len() == 1, "the verifier sees them: {left:?}");
+
+    e.handle(&DeletionMessage { user_id: user.clone(), final_pass: false }, NOW).await.unwrap();
+    assert!(verify_gone(&e.store, &e.photos, HASH_KEY, &user).await.unwrap().is_empty());
+    assert!(e.store.export(&user, &export.export_id).await.unwrap().is_none());
+    // The writing run, finishing late, finds its upload gone: nothing appears.
+    assert!(e.photos.upload_part(&format!("{}r1.zip", export.prefix), "any", 1, vec![0]).await.is_err());
+}

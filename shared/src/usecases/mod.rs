@@ -5,6 +5,9 @@
 pub mod account_deletion;
 pub mod callbacks;
 pub mod create_job;
+pub mod export_prepare;
+pub mod export_zip;
+pub mod exports;
 pub mod fallback;
 pub mod generation;
 pub mod jobs;

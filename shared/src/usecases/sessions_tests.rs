@@ -78,6 +78,7 @@ fn settings() -> Settings {
         bucket_name: "b".into(),
         queue_url: "q".into(),
         deletion_queue_url: "d".into(),
+        export_queue_url: "e".into(),
         result_retention_days: 0,
         stall_seconds: 60,
         unused_upload_seconds: 3600,

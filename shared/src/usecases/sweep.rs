@@ -1,8 +1,10 @@
 //! The sweep of unused uploads: an upload no job took by its deadline is
 //! marked (so no job can take it any more), its object deleted, then its
 //! record. The same run empties the trash a deletion left behind when it
-//! was cut short (see `trash`). Runs on a schedule on AWS
-//! and on a timer in the local stack.
+//! was cut short (see `trash`), and looks after data exports (see
+//! `exports::sweep_exports`: a stalled one sent again, a late one failed, a
+//! ZIP and its record deleted when their time is over). Runs on a schedule
+//! on AWS and on a timer in the local stack.
 //! Uploads are swept a few at a time, each within its own time budget, so
 //! one that fails (or hangs) is logged and left for the next run while the
 //! rest proceed.
@@ -12,8 +14,11 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use crate::error::StoreError;
-use crate::ports::{PhotoStore, TrashStore, UploadStore};
+use crate::exports::ExportSettings;
+use crate::messages::ExportMessage;
+use crate::ports::{ExportStore, ObjectUploads, PhotoStore, Queue, TrashStore, UploadStore};
 use crate::uploads::DueUpload;
+use crate::usecases::exports::{ExportSweep, sweep_exports};
 
 /// Uploads handled per query.
 const BATCH: usize = 100;
@@ -33,6 +38,8 @@ pub struct SweepReport {
     pub failed: usize,
     /// Trash items emptied.
     pub trash: usize,
+    /// What was done to data exports.
+    pub exports: ExportSweep,
 }
 
 /// Deletes up to `batch` unused uploads whose deadline passed before `now`,
@@ -101,13 +108,24 @@ async fn sweep_one<S: UploadStore + Sync, P: PhotoStore + Sync>(store: &S, photo
     Ok(true)
 }
 
+/// What the sweep of data exports needs.
+#[derive(Debug, Clone)]
+pub struct ExportSweeping<Q> {
+    /// The export queue (a stalled export's message is sent again).
+    pub queue: Q,
+    /// Retention and deadlines.
+    pub settings: ExportSettings,
+}
+
 /// One scheduled run: sweeps unused uploads in batches until none is due,
 /// only failures are left, or `budget` is nearly spent; then empties the
-/// trash older than `stall_seconds` (deletions that were cut short).
-pub async fn run<S, P>(store: &S, photos: &P, stall_seconds: i64, budget: Duration) -> Result<SweepReport, StoreError>
+/// trash older than `stall_seconds` (deletions that were cut short), then
+/// looks after the data exports that are due.
+pub async fn run<S, P, Q>(store: &S, photos: &P, exports: &ExportSweeping<Q>, stall_seconds: i64, budget: Duration) -> Result<SweepReport, StoreError>
 where
-    S: UploadStore + TrashStore + Sync,
-    P: PhotoStore + Sync,
+    S: UploadStore + TrashStore + ExportStore + Sync,
+    P: PhotoStore + ObjectUploads + Sync,
+    Q: Queue<ExportMessage> + Sync,
 {
     let started = Instant::now();
     let mut total = SweepReport::default();
@@ -125,8 +143,22 @@ where
     if started.elapsed() < budget {
         total.trash = empty_trash(store, photos, crate::time::now() - stall_seconds, BATCH).await?;
     }
+    if started.elapsed() < budget {
+        total.exports = sweep_exports(store, photos, &exports.queue, &exports.settings, crate::time::now(), BATCH).await?;
+    }
     if total != SweepReport::default() {
-        tracing::info!(deleted = total.deleted, taken = total.taken, failed = total.failed, trash = total.trash, "swept unused uploads");
+        let e = total.exports;
+        tracing::info!(
+            deleted = total.deleted,
+            taken = total.taken,
+            failed = total.failed,
+            trash = total.trash,
+            exports_resent = e.resent,
+            exports_failed = e.failed,
+            exports_deleted = e.deleted,
+            export_errors = e.errors,
+            "swept unused uploads and exports"
+        );
     }
     Ok(total)
 }

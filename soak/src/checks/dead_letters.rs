@@ -3,9 +3,9 @@
 //! state. A dead letter whose job still ended (or whose user is gone anyway)
 //! is explained, not a violation: the pipeline's other paths (the reaper,
 //! a duplicate message) finished the work; one naming a job that did not end
-//! (or a user not erased) is.
+//! (or a user not erased, or a data export still preparing) is.
 
-use shared::messages::{DeletionMessage, GenerationMessage};
+use shared::messages::{DeletionMessage, ExportMessage, GenerationMessage};
 
 use super::Check;
 use crate::config::Stack;
@@ -33,11 +33,24 @@ fn explain_job(msg: &GenerationMessage, facts: &Facts, logs: &[UserLog]) -> (Str
     }
 }
 
+/// Explains one data export dead letter; whether its export settled (or went) anyway.
+fn explain_export(msg: &ExportMessage, facts: &Facts) -> (String, bool) {
+    let head = format!("export {} of user {}", msg.export_id, msg.user_id);
+    let record = facts.items.iter().find(|it| crate::storage::attr(it, "export_id") == Some(msg.export_id.as_str()));
+    match record.and_then(|it| crate::storage::attr(it, "status")) {
+        Some(status @ ("ready" | "failed")) => (format!("{head}: it ended {status} anyway"), true),
+        Some(status) => (format!("{head}: still {status}"), false),
+        None => (format!("{head}: no record (its user deleted the account, or its day is over)"), true),
+    }
+}
+
 /// Runs check 5: the check, and one line per dead letter.
 pub async fn check(stack: &Stack, storage: &Storage, facts: &Facts, logs: &[UserLog]) -> Result<(Check, Vec<String>), ReadError> {
     let mut check = Check::new("5 dead-letter queues empty (or explained)");
     let mut lines = Vec::new();
-    for (name, key) in [("generation", "DEAD_LETTER_QUEUE_URL"), ("account deletion", "DEAD_LETTER_DELETION_QUEUE_URL")] {
+    let queues =
+        [("generation", "DEAD_LETTER_QUEUE_URL"), ("account deletion", "DEAD_LETTER_DELETION_QUEUE_URL"), ("data export", "DEAD_LETTER_EXPORT_QUEUE_URL")];
+    for (name, key) in queues {
         let Some(url) = stack.get(key) else {
             lines.push(format!("{name} dead-letter queue: {key} missing from the env file"));
             continue;
@@ -45,6 +58,8 @@ pub async fn check(stack: &Stack, storage: &Storage, facts: &Facts, logs: &[User
         for body in storage.drain_queue(url).await? {
             let (text, explained) = if let Ok(msg) = serde_json::from_str::<GenerationMessage>(&body) {
                 explain_job(&msg, facts, logs)
+            } else if let Ok(msg) = serde_json::from_str::<ExportMessage>(&body) {
+                explain_export(&msg, facts)
             } else if let Ok(msg) = serde_json::from_str::<DeletionMessage>(&body) {
                 let left = shared::usecases::account_deletion::verify_gone(&storage.store, &storage.photos, &storage.hash_key, &msg.user_id)
                     .await

@@ -1,9 +1,12 @@
 //! The checks after the drain, each a named verdict with its offenders:
 //! jobs and their credits (`jobs.rs`), purchases (`purchases.rs`), storage
-//! (`storage.rs`) and the dead-letter queues (`dead_letters.rs`).
+//! (`storage.rs`), the dead-letter queues (`dead_letters.rs`) and data
+//! exports (`exports.rs`).
 
 /// Check 5.
 pub mod dead_letters;
+/// Check 6.
+pub mod exports;
 /// Checks 1 and 2.
 pub mod jobs;
 /// Check 3.

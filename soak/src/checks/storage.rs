@@ -1,8 +1,10 @@
 //! Check 4: the bucket and the records agree (every object under a user's
 //! storage prefixes, `uploads/<prefix>/` and `users/<prefix>/`, belongs to a
-//! record of that user or to a deletion's trash, every job's photo exists and
-//! every succeeded job's result), and every deleted account left nothing
-//! (`verify_gone`, and no table item that mentions the user id).
+//! record of that user or to a deletion's trash: a job, an upload, a ready
+//! data export's ZIP; every job's photo exists and every succeeded job's
+//! result), and every deleted account left nothing (`verify_gone`, uploads
+//! in progress and data exports included, and no table item that mentions
+//! the user id).
 
 use shared::ports::UploadStore;
 use std::collections::{BTreeMap, HashSet};
@@ -71,6 +73,15 @@ pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result
         .flat_map(|it| it.get("keys").and_then(|v| v.as_l().ok()).into_iter().flatten().filter_map(|k| k.as_s().ok().cloned()))
         .collect();
 
+    // Data exports with a record: everything under an export's prefix goes with it
+    // (the ZIP it names, and what a run whose last write failed left there).
+    let exports: HashSet<&str> = facts
+        .items
+        .iter()
+        .filter(|it| it.get("entity").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("export"))
+        .filter_map(|it| it.get("export_id").and_then(|v| v.as_s().ok()).map(String::as_str))
+        .collect();
+
     let mut by_user: BTreeMap<&str, Vec<(&str, &str, &str)>> = BTreeMap::new();
     for key in &facts.objects {
         match parse(key).and_then(|(prefix, kind, id)| Some((*owner_of.get(prefix)?, kind, id))) {
@@ -92,6 +103,7 @@ pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result
                     // deletes the object first) and with its job once used.
                     "uploads" => storage.store.upload_state(user_id, id).await.map_err(|e| format!("upload {id}: {e}"))?.is_some(),
                     "photos" => inputs.contains(key),
+                    "exports" => id.split('/').next().is_some_and(|export_id| exports.contains(export_id)),
                     "results" => account.jobs.get(*id).cloned().flatten().is_some_and(|j| j.result_key.as_deref() == Some(*key)),
                     _ => false,
                 };
@@ -121,12 +133,13 @@ pub async fn check(facts: &Facts, logs: &[UserLog], storage: &Storage) -> Result
             .map_err(|e| format!("verify_gone {user_id}: {e}"))?;
         if !left.is_empty() {
             gone.fail(format!(
-                "{user_id}: verify_gone finds {} item(s) {:?}, {} purchase(s), {} object(s) {:?}",
+                "{user_id}: verify_gone finds {} item(s) {:?}, {} purchase(s), {} object(s) {:?}, {} upload(s) in progress",
                 left.items.len(),
                 left.items.iter().take(3).collect::<Vec<_>>(),
                 left.purchases,
                 left.objects.len(),
-                left.objects.iter().take(2).collect::<Vec<_>>()
+                left.objects.iter().take(2).collect::<Vec<_>>(),
+                left.uploads.len()
             ));
         }
         let mentions: Vec<&String> = texts.iter().filter(|text| text.contains(user_id)).collect();

@@ -6,6 +6,7 @@
 mod accounts;
 mod attrs;
 mod deletion;
+mod exports;
 mod job_record;
 mod jobs;
 mod ledger;

@@ -12,6 +12,8 @@
 //! | idempotency key | `USER#<user>` | `IDEM#<key>` |
 //! | per-user rate limit | `USER#<user>` | `RATE#<action>` |
 //! | trash | `USER#<user>` | `TRASH#<job>` |
+//! | data export | `USER#<user>` | `EXPORT#<export: uuid v7>` |
+//! | last export's time (the hourly limit) | `USER#<user>` | `RATE#export` |
 //! | sign-up counter | `SIGNUP#<hmac of ip>` | `SIGNUP` |
 //! | purchase | `PURCHASE#<hmac of transaction id>` | `PURCHASE` |
 //! | webhook event | `RCEVENT#<event id>` | `RCEVENT` |
@@ -22,7 +24,8 @@
 //!
 //! `GSI1` finds: unused uploads by deadline (`UPLOADS_UNUSED#<shard>`),
 //! jobs by id (`JOBID#<job>`: the provider's callback names no user),
-//! purchases by owner (`PURCHASES#<user>`), trash by age (`TRASH`).
+//! purchases by owner (`PURCHASES#<user>`), trash by age (`TRASH`), data
+//! exports by the time the sweep must look at them (`EXPORTS_DUE`).
 //! `GSI2` lists active jobs by the time the reaper must look at them
 //! (`ACTIVE_JOBS#<shard>`). `expires_at` (Unix seconds) is the TTL attribute;
 //! DynamoDB deletes expired items late (the emulator never), so reads ignore them.
@@ -50,6 +53,8 @@ pub const INDEX_SHARDS: u32 = 8;
 pub const TRASH: &str = "TRASH";
 /// The partition of the deletion log.
 pub const DELETION_LOG_PK: &str = "DELETION_LOG";
+/// The `GSI1` partition of data exports, by when the sweep must look at them.
+pub const EXPORTS_DUE: &str = "EXPORTS_DUE";
 
 /// A primary key.
 fn key(pk: String, sk: String) -> Item {
@@ -144,6 +149,21 @@ pub fn warm_up_key() -> Item {
 /// The key of a trash item.
 pub fn trash_key(user_id: &str, name: &str) -> Item {
     key(user_pk(user_id), format!("{TRASH}#{name}"))
+}
+
+/// The key of a data export's record.
+pub fn export_key(user_id: &str, export_id: &str) -> Item {
+    key(user_pk(user_id), format!("EXPORT#{export_id}"))
+}
+
+/// The key of the item holding the time of the user's last export.
+pub fn export_limit_key(user_id: &str) -> Item {
+    rate_key(user_id, "export")
+}
+
+/// A data export's `GSI1` sort key: when the sweep must look at it, then its ids.
+pub fn export_due_sk(due_at: i64, user_id: &str, export_id: &str) -> String {
+    format!("{due_at:012}#{user_id}#{export_id}")
 }
 
 /// The key of a per-user rate limit's log.

@@ -22,11 +22,13 @@ impl DeletionStore for MemoryStore {
 
     async fn erase_records(&self, user_id: &str) -> Result<usize, StoreError> {
         self.write("erase_records", |st| {
-            let before = st.sessions.len() + st.jobs.len();
+            let before = st.sessions.len() + st.jobs.len() + st.exports.len();
             st.sessions.retain(|(u, _)| u != user_id);
             st.jobs.retain(|(u, _), _| u != user_id);
+            st.exports.retain(|(u, _), _| u != user_id);
             let ledger = st.ledger.remove(user_id).map_or(0, |rows| rows.len());
-            before - st.sessions.len() - st.jobs.len() + ledger
+            let limit = usize::from(st.last_exports.remove(user_id).is_some());
+            before - st.sessions.len() - st.jobs.len() - st.exports.len() + ledger + limit
         })
     }
 
@@ -45,6 +47,8 @@ impl DeletionStore for MemoryStore {
         let mut keys: Vec<String> = st.profiles.contains_key(user_id).then(|| "PROFILE".to_string()).into_iter().collect();
         keys.extend(st.sessions.iter().filter(|(u, _)| u == user_id).map(|(_, s)| format!("SESSION#{s}")));
         keys.extend(st.jobs.keys().filter(|(u, _)| u == user_id).map(|(_, j)| format!("JOB#{j}")));
+        keys.extend(st.exports.keys().filter(|(u, _)| u == user_id).map(|(_, e)| format!("EXPORT#{e}")));
+        keys.extend(st.last_exports.contains_key(user_id).then(|| "RATE#export".to_string()));
         keys.extend((0..st.ledger.get(user_id).map_or(0, Vec::len)).map(|i| format!("LEDGER#{i}")));
         Ok(keys)
     }

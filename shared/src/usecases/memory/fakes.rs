@@ -6,14 +6,72 @@ use std::time::Duration;
 
 use crate::credits::history::{HistoryError, StorePurchase};
 use crate::error::StoreError;
-use crate::ports::{ImageProvider, PhotoStore, PurchaseHistory, Queue};
+use crate::ports::{ImageProvider, ObjectUploads, PhotoStore, PurchaseHistory, Queue};
 use crate::provider::{ProviderError, TaskRequest, TaskState};
 use crate::storage::{ObjectPrefix, PresignedPut};
+
+/// A multipart upload in progress: its key and its parts by number.
+type PendingUpload = (String, BTreeMap<i32, Vec<u8>>);
 
 /// The bucket, in memory.
 #[derive(Debug, Default)]
 pub(crate) struct MemoryPhotos {
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
+    /// Multipart uploads in progress: id → (key, parts by number).
+    uploads: Mutex<BTreeMap<String, PendingUpload>>,
+}
+
+impl MemoryPhotos {
+    /// Every upload in progress, as (key, parts sent).
+    pub(crate) fn uploads(&self) -> Vec<(String, usize)> {
+        self.uploads.lock().unwrap().values().map(|(k, parts)| (k.clone(), parts.len())).collect()
+    }
+}
+
+impl ObjectUploads for MemoryPhotos {
+    async fn start_upload(&self, key: &str, _content_type: &str, _tag: (&str, &str)) -> Result<String, StoreError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.uploads.lock().unwrap().insert(id.clone(), (key.into(), BTreeMap::new()));
+        Ok(id)
+    }
+
+    async fn upload_part(&self, _key: &str, upload_id: &str, number: i32, bytes: Vec<u8>) -> Result<String, StoreError> {
+        let mut uploads = self.uploads.lock().unwrap();
+        let (_, parts) = uploads.get_mut(upload_id).ok_or_else(|| StoreError::other("NoSuchUpload"))?;
+        parts.insert(number, bytes);
+        Ok(format!("etag-{number}"))
+    }
+
+    /// Like S3: every part but the last must be at least 5 MiB.
+    async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[(i32, String)]) -> Result<(), StoreError> {
+        let (_, stored) = self.uploads.lock().unwrap().remove(upload_id).ok_or_else(|| StoreError::other("NoSuchUpload"))?;
+        let mut object = Vec::new();
+        for (i, (number, _)) in parts.iter().enumerate() {
+            let part = stored.get(number).ok_or_else(|| StoreError::other("InvalidPart"))?;
+            if i + 1 < parts.len() && part.len() < crate::exports::MIN_PART_BYTES {
+                return Err(StoreError::other("EntityTooSmall"));
+            }
+            object.extend_from_slice(part);
+        }
+        self.objects.lock().unwrap().insert(key.into(), object);
+        Ok(())
+    }
+
+    async fn abort_upload(&self, _key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.uploads.lock().unwrap().remove(upload_id);
+        Ok(())
+    }
+
+    async fn uploads_in_progress(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.uploads.lock().unwrap().values().filter(|(k, _)| k.starts_with(prefix)).map(|(k, _)| k.clone()).collect())
+    }
+
+    async fn abort_uploads_under(&self, prefix: &str) -> Result<usize, StoreError> {
+        let mut uploads = self.uploads.lock().unwrap();
+        let before = uploads.len();
+        uploads.retain(|_, (k, _)| !k.starts_with(prefix));
+        Ok(before - uploads.len())
+    }
 }
 
 impl PhotoStore for MemoryPhotos {

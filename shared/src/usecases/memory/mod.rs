@@ -15,6 +15,7 @@ use crate::time::rfc3339;
 
 mod budget;
 mod deletion;
+mod exports;
 mod fakes;
 mod fixtures;
 mod pipeline;
@@ -53,6 +54,10 @@ const WRITES: &[&str] = &[
     "tombstone_purchases",
     "erase_records",
     "finish_deletion",
+    "create_export",
+    "settle_export",
+    "renew_export_watch",
+    "delete_export_record",
 ];
 
 #[derive(Debug)]
@@ -93,6 +98,10 @@ pub(super) struct State {
     task_hits: Vec<i64>,
     /// Provider spend by UTC day.
     spend: HashMap<String, i64>,
+    /// Data exports by (user, export).
+    exports: BTreeMap<(String, String), crate::exports::Export>,
+    /// When each user's last export was created.
+    last_exports: HashMap<String, i64>,
 }
 
 impl State {

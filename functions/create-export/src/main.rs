@@ -1,0 +1,5 @@
+//! Lambda entry point: builds the function once per cold start, then serves it.
+
+fn main() -> Result<(), shared::error::BoxError> {
+    shared::entry::http::<create_export::CreateExport>()
+}
