@@ -86,6 +86,8 @@ pub fn kie(ctx: &AppContext) -> Result<KieClient, BoxError> {
 /// The generation pipeline (worker, reaper) over `ctx`'s clients and KIE,
 /// with the configured models (an unknown one stops the cold start).
 pub fn pipeline(ctx: &AppContext) -> Result<AwsPipeline, BoxError> {
+    ctx.photos.ready();
+    ctx.queue.ready();
     let settings = PipelineSettings::from_env(&ctx.settings, ModelChoice::from_env(KNOWN_MODELS)?)?;
     Ok(Pipeline {
         store: ctx.store.clone(),
@@ -99,6 +101,8 @@ pub fn pipeline(ctx: &AppContext) -> Result<AwsPipeline, BoxError> {
 
 /// The account eraser over `ctx`'s clients, its final pass `final_pass_delay_secs` after the first.
 pub fn eraser(ctx: &AppContext, final_pass_delay_secs: u32) -> AwsEraser {
+    ctx.photos.ready();
+    ctx.deletions.ready();
     let history = revenuecat(ctx);
     if history.is_none() {
         tracing::warn!("no REVENUECAT_API_KEY: deleted accounts are not deleted at RevenueCat");
@@ -120,6 +124,7 @@ pub fn export_queue(ctx: &AppContext) -> ExportQueue {
 
 /// The export worker's use case over `ctx`'s clients.
 pub fn exporter(ctx: &AppContext) -> Result<AwsExporter, BoxError> {
+    ctx.photos.ready();
     let settings = crate::exports::ExportSettings::from_env()?;
     Ok(Exporter::new(ctx.store.clone(), ctx.photos.clone(), ctx.secrets.ip_hash_key.clone(), settings))
 }

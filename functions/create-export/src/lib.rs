@@ -14,6 +14,9 @@ pub struct CreateExport(AppContext, ExportSettings);
 
 impl FromContext for CreateExport {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.photos.ready();
+        ctx.queue.ready();
         Ok(CreateExport(ctx, ExportSettings::from_env()?))
     }
 }

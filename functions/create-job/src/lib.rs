@@ -13,6 +13,9 @@ pub struct CreateJob(AppContext);
 
 impl FromContext for CreateJob {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.photos.ready();
+        ctx.queue.ready();
         Ok(CreateJob(ctx))
     }
 }

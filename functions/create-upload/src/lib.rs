@@ -27,6 +27,8 @@ pub struct CreateUpload(AppContext);
 
 impl FromContext for CreateUpload {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.photos.ready();
         Ok(CreateUpload(ctx))
     }
 }

@@ -14,6 +14,8 @@ pub struct DeleteJob(AppContext);
 
 impl FromContext for DeleteJob {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.photos.ready();
         Ok(DeleteJob(ctx))
     }
 }

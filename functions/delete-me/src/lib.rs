@@ -14,6 +14,8 @@ pub struct DeleteMe(AppContext);
 
 impl FromContext for DeleteMe {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.deletions.ready();
         Ok(DeleteMe(ctx))
     }
 }

@@ -12,6 +12,8 @@ pub struct GetExport(AppContext);
 
 impl FromContext for GetExport {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.photos.ready();
         Ok(GetExport(ctx))
     }
 }

@@ -11,6 +11,8 @@ pub struct GetJob(AppContext);
 
 impl FromContext for GetJob {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.photos.ready();
         Ok(GetJob(ctx))
     }
 }

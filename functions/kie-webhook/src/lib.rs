@@ -15,6 +15,8 @@ pub struct KieWebhook(AppContext);
 
 impl FromContext for KieWebhook {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.queue.ready();
         Ok(KieWebhook(ctx))
     }
 }

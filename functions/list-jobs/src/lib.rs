@@ -13,6 +13,8 @@ pub struct ListJobs(AppContext);
 
 impl FromContext for ListJobs {
     fn from_context(ctx: AppContext) -> Result<Self, BoxError> {
+        // The clients this function uses, built now rather than in its first request.
+        ctx.photos.ready();
         Ok(ListJobs(ctx))
     }
 }

@@ -30,11 +30,15 @@ impl Function for SweepUploads {
     async fn from_env() -> Result<Self, BoxError> {
         let settings = Settings::from_env()?;
         let sdk = shared::adapters::aws_config().await;
+        let (photos, queue) = (PhotoStorage::new(&sdk, settings.bucket_name), ExportQueue::new(&sdk, settings.export_queue_url));
+        // Built now rather than in the first run.
+        photos.ready();
+        queue.ready();
         Ok(SweepUploads {
             store: DynamoStore::new(shared::adapters::dynamo_client(&sdk), settings.table_name),
-            photos: PhotoStorage::new(&sdk, settings.bucket_name),
+            photos,
             stall_seconds: settings.stall_seconds,
-            exports: ExportSweeping { queue: ExportQueue::new(&sdk, settings.export_queue_url), settings: ExportSettings::from_env()? },
+            exports: ExportSweeping { queue, settings: ExportSettings::from_env()? },
         })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod kie;
+pub mod lazy;
 pub mod revenuecat;
 pub mod s3;
 pub mod secrets;

@@ -12,6 +12,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
 
 use super::dynamo::store_error;
+use super::lazy::{FromSdk, Lazy};
 use crate::error::StoreError;
 use crate::ports::{ObjectUploads, PhotoStore};
 use crate::storage::{ObjectPrefix, PresignedPut};
@@ -19,8 +20,14 @@ use crate::storage::{ObjectPrefix, PresignedPut};
 /// The photo bucket.
 #[derive(Debug, Clone)]
 pub struct PhotoStorage {
-    client: Client,
+    client: Lazy<Client>,
     bucket: String,
+}
+
+impl FromSdk for Client {
+    fn from_sdk(sdk: &SdkConfig) -> Self {
+        Client::from_conf(PhotoStorage::config(sdk).build())
+    }
 }
 
 impl PhotoStorage {
@@ -28,8 +35,14 @@ impl PhotoStorage {
     /// otherwise recent SDKs sign checksum headers into presigned uploads that
     /// a plain HTTP client would then have to send. Path-style addressing when
     /// an endpoint override points at the local emulator.
+    /// The client is built when first used, or by [`PhotoStorage::ready`].
     pub fn new(sdk: &SdkConfig, bucket: impl Into<String>) -> Self {
-        Self::from_client(Client::from_conf(Self::config(sdk).build()), bucket)
+        PhotoStorage { client: Lazy::new(sdk), bucket: bucket.into() }
+    }
+
+    /// Builds the client now (at cold start, for a function that uses it).
+    pub fn ready(&self) {
+        self.client.get();
     }
 
     /// The client configuration [`PhotoStorage::new`] builds (see there), for
@@ -46,7 +59,7 @@ impl PhotoStorage {
     /// Storage over a ready client for `bucket` (build its configuration with
     /// [`PhotoStorage::config`]).
     pub fn from_client(client: Client, bucket: impl Into<String>) -> Self {
-        PhotoStorage { client, bucket: bucket.into() }
+        PhotoStorage { client: Lazy::built(client), bucket: bucket.into() }
     }
 }
 
@@ -55,6 +68,7 @@ impl PhotoStore for PhotoStorage {
     async fn presign_put(&self, key: &str, content_type: &str, length: u64, ttl: Duration) -> Result<PresignedPut, StoreError> {
         let presigned = self
             .client
+            .get()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -71,6 +85,7 @@ impl PhotoStore for PhotoStorage {
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, StoreError> {
         let presigned = self
             .client
+            .get()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -83,7 +98,7 @@ impl PhotoStore for PhotoStorage {
     /// Bytes `start..start+len` of `key` (a ranged GET) and the object's size;
     /// `None` when there is no such object.
     async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Option<ObjectPrefix>, StoreError> {
-        let result = self.client.get_object().bucket(&self.bucket).key(key).range(format!("bytes={start}-{}", start + len - 1)).send().await;
+        let result = self.client.get().get_object().bucket(&self.bucket).key(key).range(format!("bytes={start}-{}", start + len - 1)).send().await;
         let out = match result {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) => return Ok(None),
@@ -100,7 +115,7 @@ impl PhotoStore for PhotoStorage {
 
     /// The whole object, or `None` when it does not exist.
     async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        match self.client.get().get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => Ok(Some(out.body.collect().await.map_err(StoreError::other)?.into_bytes().to_vec())),
             Err(e) if e.as_service_error().is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key) => Ok(None),
             Err(e) => Err(store_error(e)),
@@ -109,7 +124,7 @@ impl PhotoStore for PhotoStorage {
 
     /// Stores `bytes` at `key`.
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
-        self.client.put_object().bucket(&self.bucket).key(key).content_type(content_type).body(bytes.into()).send().await.map_err(store_error)?;
+        self.client.get().put_object().bucket(&self.bucket).key(key).content_type(content_type).body(bytes.into()).send().await.map_err(store_error)?;
         Ok(())
     }
 
@@ -117,7 +132,7 @@ impl PhotoStore for PhotoStorage {
     /// function). `false` when there is no object `from`.
     async fn copy(&self, from: &str, to: &str) -> Result<bool, StoreError> {
         let source = format!("{}/{}", self.bucket, form_urlencoded::byte_serialize(from.as_bytes()).collect::<String>().replace("%2F", "/"));
-        match self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await {
+        match self.client.get().copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await {
             Ok(_) => Ok(true),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
             Err(e) => Err(store_error(e)),
@@ -129,7 +144,8 @@ impl PhotoStore for PhotoStorage {
         let mut keys = Vec::new();
         let mut token = None;
         loop {
-            let out = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).set_continuation_token(token).send().await.map_err(store_error)?;
+            let out =
+                self.client.get().list_objects_v2().bucket(&self.bucket).prefix(prefix).set_continuation_token(token).send().await.map_err(store_error)?;
             keys.extend(out.contents().iter().filter_map(|o| o.key().map(String::from)));
             token = out.next_continuation_token().map(String::from);
             if token.is_none() {
@@ -156,6 +172,7 @@ impl PhotoStore for PhotoStorage {
         let objects = keys.iter().map(|k| ObjectIdentifier::builder().key(k).build().map_err(StoreError::other)).collect::<Result<Vec<_>, _>>()?;
         let out = self
             .client
+            .get()
             .delete_objects()
             .bucket(&self.bucket)
             .delete(Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(StoreError::other)?)
@@ -174,6 +191,7 @@ impl ObjectUploads for PhotoStorage {
         let tagging = format!("{}={}", tag.0, tag.1);
         let out = self
             .client
+            .get()
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -188,6 +206,7 @@ impl ObjectUploads for PhotoStorage {
     async fn upload_part(&self, key: &str, upload_id: &str, number: i32, bytes: Vec<u8>) -> Result<String, StoreError> {
         let out = self
             .client
+            .get()
             .upload_part()
             .bucket(&self.bucket)
             .key(key)
@@ -203,6 +222,7 @@ impl ObjectUploads for PhotoStorage {
     async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[(i32, String)]) -> Result<(), StoreError> {
         let parts = parts.iter().map(|(number, etag)| CompletedPart::builder().part_number(*number).e_tag(etag).build()).collect();
         self.client
+            .get()
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -215,7 +235,7 @@ impl ObjectUploads for PhotoStorage {
     }
 
     async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
-        match self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await {
+        match self.client.get().abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await {
             Ok(_) => Ok(()),
             // Already aborted (an account deletion got there first) or completed.
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(()),
@@ -244,6 +264,7 @@ impl PhotoStorage {
         loop {
             let out = self
                 .client
+                .get()
                 .list_multipart_uploads()
                 .bucket(&self.bucket)
                 .prefix(prefix)

@@ -9,6 +9,7 @@ use aws_sdk_sqs::Client;
 use serde::Serialize;
 
 use super::dynamo::store_error;
+use super::lazy::{FromSdk, Lazy};
 use crate::error::StoreError;
 use crate::messages::{DeletionMessage, ExportMessage, GenerationMessage};
 use crate::ports::Queue;
@@ -24,9 +25,15 @@ pub type ExportQueue = SqsQueue<ExportMessage>;
 /// An SQS queue of JSON messages of type `M`.
 #[derive(Debug)]
 pub struct SqsQueue<M> {
-    client: Client,
+    client: Lazy<Client>,
     url: String,
     message: PhantomData<fn(M)>,
+}
+
+impl FromSdk for Client {
+    fn from_sdk(sdk: &SdkConfig) -> Self {
+        Client::new(sdk)
+    }
 }
 
 impl<M> Clone for SqsQueue<M> {
@@ -37,13 +44,19 @@ impl<M> Clone for SqsQueue<M> {
 
 impl<M> SqsQueue<M> {
     /// A client for the queue at `url`.
+    /// The client is built when first used, or by [`SqsQueue::ready`].
     pub fn new(sdk: &SdkConfig, url: impl Into<String>) -> Self {
-        Self::from_client(Client::new(sdk), url)
+        SqsQueue { client: Lazy::new(sdk), url: url.into(), message: PhantomData }
+    }
+
+    /// Builds the client now (at cold start, for a function that uses it).
+    pub fn ready(&self) {
+        self.client.get();
     }
 
     /// The queue at `url` over a ready client.
     pub fn from_client(client: Client, url: impl Into<String>) -> Self {
-        SqsQueue { client, url: url.into(), message: PhantomData }
+        SqsQueue { client: Lazy::built(client), url: url.into(), message: PhantomData }
     }
 
     /// Another queue (`url`, of messages `N`) over the same client.
@@ -55,6 +68,7 @@ impl<M> SqsQueue<M> {
 impl<M: Serialize + Sync> Queue<M> for SqsQueue<M> {
     async fn send(&self, message: &M, delay_secs: u32) -> Result<(), StoreError> {
         self.client
+            .get()
             .send_message()
             .queue_url(&self.url)
             .delay_seconds(delay_secs.min(900) as i32)
