@@ -26,15 +26,20 @@ const KID: &str = "bench1";
 /// The user id and session id of the sample events' access tokens.
 const SAMPLE_USER: (&str, &str) = ("b7e3f8fa48c74e679fb23ea891a1fe55", "3146010c89354f31a62985f2bb209325");
 
-/// Creates the table, buckets and queues of the template on the emulator at
-/// `endpoint`.
-pub async fn create_resources(endpoint: &str, template: &Template) -> Result<Created, BoxError> {
-    let sdk = shared::adapters::sdk_loader()
+/// The SDK configuration of the emulator at `endpoint`.
+async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    shared::adapters::sdk_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "bench-cold"))
         .load()
-        .await;
+        .await
+}
+
+/// Creates the table, buckets and queues of the template on the emulator at
+/// `endpoint`.
+pub async fn create_resources(endpoint: &str, template: &Template) -> Result<Created, BoxError> {
+    let sdk = emulator_sdk(endpoint).await;
     resources::create(&sdk, template, "pro-portrait-bench").await
 }
 
@@ -142,12 +147,7 @@ const SECRET_VARIABLES: [&str; 5] = ["TOKEN_SIGNING_KEYS", "IP_HASH_KEY", "KIE_A
 /// Stores the app secret (what `bin/init-secret` stores) in the emulator's
 /// Secrets Manager; returns its ARN.
 pub async fn create_app_secret(endpoint: &str, secrets: &Secrets, webhook_auth: &str) -> Result<String, BoxError> {
-    let sdk = shared::adapters::sdk_loader()
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "bench-cold"))
-        .load()
-        .await;
+    let sdk = emulator_sdk(endpoint).await;
     let document = serde_json::json!({
         "token_signing_keys": secrets.token_signing_keys,
         "ip_hash_key": secrets.ip_hash_key,

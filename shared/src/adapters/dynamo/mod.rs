@@ -52,6 +52,40 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The items of every partition of a sharded index (`index`, keyed by
+    /// `key`) whose sort key (`sort`: the due time first) is due by `now`:
+    /// one query per partition, in parallel, merged earliest first, at most
+    /// `limit`.
+    pub(crate) async fn due_in(
+        &self,
+        index: &str,
+        (key, sort): (&str, &str),
+        partitions: Vec<String>,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<attrs::Item>, StoreError> {
+        let reads = partitions.into_iter().map(|partition| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#key = :part AND #sort <= :now")
+                .expression_attribute_names("#key", key)
+                .expression_attribute_names("#sort", sort)
+                .expression_attribute_values(":part", attrs::s(partition))
+                .expression_attribute_values(":now", attrs::s(format!("{now:012}~")))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+        });
+        let mut due = Vec::new();
+        for out in futures_util::future::join_all(reads).await {
+            due.extend(out.map_err(store_error)?.items.unwrap_or_default());
+        }
+        due.sort_by_cached_key(|it| attrs::get_s(it, sort).unwrap_or_default());
+        due.truncate(limit);
+        Ok(due)
+    }
+
     /// Opens the client's connection to DynamoDB (on AWS: TCP and TLS) with
     /// the cheapest read there is, a key that holds nothing, so the first
     /// request finds it open. A failure only means the request opens it.

@@ -210,25 +210,8 @@ impl PipelineStore for DynamoStore {
     /// deadline), earliest first, at most `limit`: every partition read in
     /// parallel.
     async fn due_jobs(&self, now: i64, limit: usize) -> Result<Vec<DueJob>, StoreError> {
-        let reads = active_jobs_partitions().into_iter().map(|partition| {
-            self.client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI2)
-                .key_condition_expression("gsi2pk = :part AND gsi2sk <= :now")
-                .expression_attribute_values(":part", s(partition))
-                .expression_attribute_values(":now", s(format!("{now:012}~")))
-                .limit(limit as i32)
-                .send()
-        });
-        let mut due = Vec::new();
-        for out in futures_util::future::join_all(reads).await {
-            for it in out.map_err(store_error)?.items() {
-                due.push((get_s(it, "gsi2sk")?, DueJob { user_id: get_s(it, "user_id")?, job_id: get_s(it, "job_id")? }));
-            }
-        }
-        due.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(due.into_iter().take(limit).map(|(_, job)| job).collect())
+        let due = self.due_in(GSI2, ("gsi2pk", "gsi2sk"), active_jobs_partitions(), now, limit).await?;
+        due.iter().map(|it| Ok(DueJob { user_id: get_s(it, "user_id")?, job_id: get_s(it, "job_id")? })).collect()
     }
 
     /// Fails a queued or processing job and refunds it (paying a debt first),

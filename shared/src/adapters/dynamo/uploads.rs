@@ -59,29 +59,11 @@ impl UploadStore for DynamoStore {
     /// Unused uploads whose time ran out before `now`, at most `limit`,
     /// earliest first: every partition read in parallel.
     async fn due_uploads(&self, now: i64, limit: usize) -> Result<Vec<DueUpload>, StoreError> {
-        let reads = unused_uploads_partitions(now).into_iter().map(|partition| {
-            self.client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :part AND gsi1sk <= :now")
-                .expression_attribute_values(":part", s(partition))
-                .expression_attribute_values(":now", s(format!("{now:012}~")))
-                .limit(limit as i32)
-                .send()
-        });
-        let mut due = Vec::new();
-        for out in futures_util::future::join_all(reads).await {
-            for it in out.map_err(store_error)?.items() {
-                if it.contains_key("job_id") {
-                    continue;
-                }
-                let order = get_s(it, "gsi1sk")?;
-                due.push((order, DueUpload { user_id: get_s(it, "user_id")?, upload_id: get_s(it, "upload_id")?, s3_key: get_s(it, "s3_key")? }));
-            }
-        }
-        due.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(due.into_iter().take(limit).map(|(_, upload)| upload).collect())
+        let due = self.due_in(GSI1, ("gsi1pk", "gsi1sk"), unused_uploads_partitions(now), now, limit).await?;
+        due.iter()
+            .filter(|it| !it.contains_key("job_id"))
+            .map(|it| Ok(DueUpload { user_id: get_s(it, "user_id")?, upload_id: get_s(it, "upload_id")?, s3_key: get_s(it, "s3_key")? }))
+            .collect()
     }
 
     /// Marks an unused upload as being swept, so no job can use it from now
