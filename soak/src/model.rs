@@ -25,8 +25,11 @@ pub struct JobLog {
     pub deleted: Option<Deleted>,
     /// The last status the API showed (after the drain: the final one).
     pub last_status: Option<String>,
-    /// The upload it was created on (its photo is `uploads/<prefix>/<upload_id>`, then the job's own copy).
+    /// The upload it was created on (its photo is `uploads/<prefix>/<upload_id>`, then the job's
+    /// own copy); empty for a job made from another job's photo.
     pub upload_id: String,
+    /// The job whose photo it was made from (`source_job_id`), if any.
+    pub source_job_id: Option<String>,
     /// The final answer to its `DELETE` and how many tries it took.
     pub delete_answer: Option<(u16, u32)>,
     /// Whether the user knows it ended (final, deleted or gone): it no

@@ -130,7 +130,15 @@ pub fn print(s: &Summary<'_>) {
     t.row("users signed up / accounts deleted", format!("{signed_up} / {deleted_accounts} (+{} profile(s) from lost sign-up answers)", s.untracked_profiles));
     let rate = if s.acting_secs > 0.0 { created as f64 / s.acting_secs } else { 0.0 };
     let high = s.logs.iter().flat_map(|l| &l.jobs).filter(|j| j.quality == "high").count();
-    t.row("jobs created", format!("{created} ({rate:.2} per second over {:.0} s; {} standard, {high} high)", s.acting_secs, created - high));
+    let derived = s.logs.iter().flat_map(|l| &l.jobs).filter(|j| j.source_job_id.is_some()).count();
+    t.row(
+        "jobs created",
+        format!(
+            "{created} ({rate:.2} per second over {:.0} s; {} standard, {high} high; {derived} from an earlier job's photo)",
+            s.acting_secs,
+            created - high
+        ),
+    );
     let o = s.outcomes;
     let failed: usize = o.failed.values().sum();
     let by_code: Vec<String> = ["content_rejected", "invalid_image", "provider_failed", "timed_out"]

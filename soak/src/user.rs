@@ -34,6 +34,9 @@ const DELETE_FINISHED: f64 = 0.08;
 const REFUND: f64 = 0.05;
 const DELIVER_LATE: f64 = 0.3;
 const HIGH_QUALITY: f64 = 0.3;
+/// Chance that a job is another style from the photo of one of the user's
+/// earlier jobs still kept (`source_job_id`, no upload).
+const RESTYLE: f64 = 0.25;
 /// Chance per iteration of asking for a data export (one an hour is allowed:
 /// a user asks once).
 const EXPORT: f64 = 0.1;
@@ -310,10 +313,27 @@ impl User {
         created
     }
 
+    /// One of the user's jobs it kept, to make another style from (now and then).
+    fn restyle_source(&mut self) -> Option<String> {
+        let kept: Vec<String> =
+            self.log.jobs.iter().filter(|j| j.deleted.is_none() && j.last_status.as_deref() != Some(NOT_FOUND)).map(|j| j.job_id.clone()).collect();
+        if kept.is_empty() || !self.rng.random_bool(RESTYLE) {
+            return None;
+        }
+        kept.choose(&mut self.rng).cloned()
+    }
+
     async fn try_create_job(&mut self) -> Option<String> {
-        let upload_id = self.upload().await?;
+        let source_job_id = self.restyle_source();
+        let upload_id = match source_job_id {
+            Some(_) => String::new(),
+            None => self.upload().await?,
+        };
         let (quality, price) = if self.rng.random_bool(HIGH_QUALITY) { ("high", 2) } else { ("standard", 1) };
-        let body = json!({"upload_id": upload_id, "style": self.style(quality)});
+        let body = match &source_job_id {
+            Some(source) => json!({"source_job_id": source, "style": self.style(quality)}),
+            None => json!({"upload_id": upload_id, "style": self.style(quality)}),
+        };
         // One key for the creation, kept through every retry of the same body.
         let key = uuid::Uuid::new_v4().simple().to_string();
         for _ in 0..4 {
@@ -331,6 +351,7 @@ impl User {
                         deleted: None,
                         last_status,
                         upload_id,
+                        source_job_id,
                         delete_answer: None,
                         settled: false,
                     });

@@ -51,11 +51,15 @@ where
     let upload_key = objects.upload(&upload_id);
     let result = charge_and_record(app, claims, create, &objects, &upload_id, upload, style.credits(), idempotency_key, now).await;
     // A refusal charged nothing for this copy: remove it. After an error the
-    // transaction may have committed (a lost answer), so the copy stays for
-    // the job, or for the lifecycle rule.
+    // transaction may have committed (a lost answer): the copy is removed
+    // only when its upload record (written by that transaction) is known
+    // not to exist, else it stays for the job, or for the lifecycle rule.
     let refused = match &result {
         Ok(Recorded::Earlier(_)) => true,
-        Ok(Recorded::New(_)) | Err(ApiError::Internal(_) | ApiError::Unavailable(_)) => false,
+        Ok(Recorded::New(_)) => false,
+        Err(ApiError::Internal(_) | ApiError::Unavailable(_)) => {
+            matches!(upload, UploadUse::Copied { .. }) && matches!(app.store.upload_state(&claims.sub, &upload_id).await, Ok(None))
+        }
         Err(_) => true,
     };
     if matches!(upload, UploadUse::Copied { .. })
