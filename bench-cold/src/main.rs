@@ -120,9 +120,25 @@ fn zip_size(name: &str, path: &Path, scratch: &Path) -> Option<u64> {
     size
 }
 
+/// The clients and codecs a bootstrap carries, told by the source paths
+/// their code leaves in the binary (panic locations survive stripping):
+/// `S3`, `SQS`, `image` (a JPEG, PNG or WebP decoder), or `–` for none.
+fn links(path: &Path) -> String {
+    let Ok(bytes) = std::fs::read(path) else { return "?".into() };
+    let has = |marker: &str| bytes.windows(marker.len()).any(|w| w == marker.as_bytes());
+    let found: Vec<&str> = [("S3", &["/aws-sdk-s3-"][..]), ("SQS", &["/aws-sdk-sqs-"]), ("image", &["/zune-jpeg-", "/image-webp-", "/png-0."])]
+        .into_iter()
+        .filter(|(_, markers)| markers.iter().any(|m| has(m)))
+        .map(|(name, _)| name)
+        .collect();
+    if found.is_empty() { "–".into() } else { found.join(" ") }
+}
+
 /// One function's runs.
 struct Row {
     name: String,
+    /// What it carries ([`links`]).
+    links: String,
     bootstrap_bytes: Option<u64>,
     zip_bytes: Option<u64>,
     runs: Vec<RunResult>,
@@ -195,6 +211,7 @@ impl Row {
         let conns = |phase: fn(&RunResult) -> usize| median(&self.runs.iter().map(phase).collect::<Vec<_>>()).map_or_else(|| "–".into(), |n| n.to_string());
         let mut cells = vec![
             self.name.clone(),
+            self.links.clone(),
             mb(self.bootstrap_bytes),
             mb(self.zip_bytes),
             ms(self.init_best()),
@@ -215,8 +232,9 @@ impl Row {
     }
 }
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "function",
+    "links",
     "bootstrap MB",
     "zip MB",
     "init best ms",
@@ -241,7 +259,7 @@ fn render(rows: &[Row]) -> String {
             .map(|(c, cell)| {
                 let pad = widths[c] - cell.chars().count();
                 // Names and answers to the left, numbers to the right.
-                if c == 0 || c == HEADER.len() - 1 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
+                if c <= 1 || c == HEADER.len() - 1 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
             })
             .collect();
         format!("| {} |\n", cells.join(" | "))
@@ -249,7 +267,7 @@ fn render(rows: &[Row]) -> String {
     let mut out = line(&table[0]);
     // Markdown's alignment row: `---:` right-aligns a column.
     let rule: Vec<String> =
-        widths.iter().enumerate().map(|(c, w)| if c == 0 || c == HEADER.len() - 1 { "-".repeat(w + 2) } else { format!("{}:", "-".repeat(w + 1)) }).collect();
+        widths.iter().enumerate().map(|(c, w)| if c <= 1 || c == HEADER.len() - 1 { "-".repeat(w + 2) } else { format!("{}:", "-".repeat(w + 1)) }).collect();
     out.push_str(&format!("|{}|\n", rule.join("|")));
     for row in &table[1..] {
         out.push_str(&line(row));
@@ -311,6 +329,7 @@ impl Bench {
         let _ = std::fs::remove_file(&log);
         let mut row = Row {
             name: name.into(),
+            links: links(path),
             bootstrap_bytes: std::fs::metadata(path).ok().map(|m| m.len()),
             zip_bytes: zip_size(name, path, scratch),
             runs: Vec::new(),
@@ -462,6 +481,18 @@ mod tests {
     }
 
     #[test]
+    fn links_are_told_by_the_crates_paths_in_the_binary() {
+        let dir = std::env::temp_dir().join(format!("bench-cold-links-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bootstrap");
+        std::fs::write(&file, b"\0.../aws-sdk-sqs-1.102.0/src/x.rs\0.../zune-jpeg-0.5.3/src/y.rs\0").unwrap();
+        assert_eq!(links(&file), "SQS image");
+        std::fs::write(&file, b"nothing of the kind").unwrap();
+        assert_eq!(links(&file), "–");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn answers_are_tallied() {
         let same = ["201".to_string(), "201".to_string()];
         assert_eq!(tally(same.iter()), "201");
@@ -482,7 +513,7 @@ mod tests {
             phases: [std::time::Instant::now(); 4],
             connections: [1, 0, 0],
         };
-        let row = |name: &str, init_ms| Row { name: name.into(), bootstrap_bytes: Some(2_500_000), zip_bytes: None, runs: vec![run(init_ms)], failure: None };
+        let row = |name: &str, init_ms| Row { name: name.into(), links: "S3".into(), bootstrap_bytes: Some(2_500_000), zip_bytes: None, runs: vec![run(init_ms)], failure: None };
         let table = render(&[row(HELLO, 2), row("get-me", 5)]);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 4);

@@ -8,6 +8,7 @@ pub mod lazy;
 pub mod revenuecat;
 pub mod s3;
 pub mod secrets;
+pub mod web_tls;
 pub mod sqs;
 
 use std::time::Duration;

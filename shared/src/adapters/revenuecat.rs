@@ -41,6 +41,7 @@ impl RevenueCatClient {
     /// A client for `base_url` (`https://api.revenuecat.com`) with the secret API key.
     pub fn new(base_url: String, api_key: String) -> Self {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::adapters::web_tls::client_config())
             .connect_timeout(Duration::from_secs(3))
             // The app waits on a sync: better a quick 503 than a hanging spinner.
             .timeout(Duration::from_secs(8))

@@ -51,11 +51,13 @@ impl KieClient {
     /// `upload_base_url`) with `api_key`.
     pub fn new(base_url: String, upload_base_url: String, api_key: String) -> Self {
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::adapters::web_tls::client_config())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(20))
             .build()
             .expect("static client settings are valid");
         let downloads = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::adapters::web_tls::client_config())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::custom(|attempt| {
