@@ -85,16 +85,17 @@ async fn a_primary_failing_with_500_hands_the_job_to_the_fallback_which_succeeds
     assert_eq!(assert_invariant(s.user_id()).await, 0);
 }
 
+/// Waits for the job to fail with `code`, refunded.
+async fn failed_and_refunded(c: &reqwest::Client, s: &Session, job_id: &str, code: &str) {
+    let job = wait_for_job(c, s, job_id, 30, finished).await;
+    assert_eq!((job["status"].as_str(), job["error"]["code"].as_str(), job["refunded"].as_bool()), (Some("failed"), Some(code), Some(true)), "{job}");
+}
+
 #[tokio::test]
 async fn moderation_by_the_primary_never_reaches_the_fallback() {
     let rule = json!({"outcome": "fail", "fail_code": "422", "fail_msg": "Invalid prompt: prompt contains prohibited content"});
     let (c, s, job_id) = job_with_rule("high", Some(PRIMARY_HIGH), rule).await;
-    let job = wait_for_job(&c, &s, &job_id, 30, finished).await;
-    assert_eq!(
-        (job["status"].as_str(), job["error"]["code"].as_str(), job["refunded"].as_bool()),
-        (Some("failed"), Some("content_rejected"), Some(true)),
-        "{job}"
-    );
+    failed_and_refunded(&c, &s, &job_id, "content_rejected").await;
     // Give a wrongly started fallback the time to show.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(tasks_by_model(s.user_id()).await, [(PRIMARY_HIGH.to_string(), "fail".to_string())], "no task on the fallback");
@@ -108,12 +109,7 @@ async fn moderation_by_the_primary_never_reaches_the_fallback() {
 #[tokio::test]
 async fn both_models_failing_fail_the_job_once_and_refund_it() {
     let (c, s, job_id) = job_with_rule("high", None, json!({"outcome": "fail", "fail_code": "500"})).await;
-    let job = wait_for_job(&c, &s, &job_id, 30, finished).await;
-    assert_eq!(
-        (job["status"].as_str(), job["error"]["code"].as_str(), job["refunded"].as_bool()),
-        (Some("failed"), Some("provider_failed"), Some(true)),
-        "{job}"
-    );
+    failed_and_refunded(&c, &s, &job_id, "provider_failed").await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let tasks = tasks_by_model(s.user_id()).await;
     assert_eq!(tasks, [(PRIMARY_HIGH.to_string(), "fail".to_string()), (FALLBACK_HIGH.to_string(), "fail".to_string())], "the fallback is tried once");
@@ -128,12 +124,7 @@ async fn both_models_failing_fail_the_job_once_and_refund_it() {
 #[tokio::test]
 async fn a_quality_without_a_fallback_fails_and_refunds_as_before() {
     let (c, s, job_id) = job_with_rule("standard", Some(PRIMARY_STANDARD), json!({"outcome": "fail", "fail_code": "500"})).await;
-    let job = wait_for_job(&c, &s, &job_id, 30, finished).await;
-    assert_eq!(
-        (job["status"].as_str(), job["error"]["code"].as_str(), job["refunded"].as_bool()),
-        (Some("failed"), Some("provider_failed"), Some(true)),
-        "{job}"
-    );
+    failed_and_refunded(&c, &s, &job_id, "provider_failed").await;
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(tasks_by_model(s.user_id()).await, [(PRIMARY_STANDARD.to_string(), "fail".to_string())], "one task");
     let record = job_record(s.user_id(), &job_id).await;

@@ -513,7 +513,14 @@ mod tests {
             phases: [std::time::Instant::now(); 4],
             connections: [1, 0, 0],
         };
-        let row = |name: &str, init_ms| Row { name: name.into(), links: "S3".into(), bootstrap_bytes: Some(2_500_000), zip_bytes: None, runs: vec![run(init_ms)], failure: None };
+        let row = |name: &str, init_ms| Row {
+            name: name.into(),
+            links: "S3".into(),
+            bootstrap_bytes: Some(2_500_000),
+            zip_bytes: None,
+            runs: vec![run(init_ms)],
+            failure: None,
+        };
         let table = render(&[row(HELLO, 2), row("get-me", 5)]);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 4);

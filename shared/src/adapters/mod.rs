@@ -8,8 +8,8 @@ pub mod lazy;
 pub mod revenuecat;
 pub mod s3;
 pub mod secrets;
-pub mod web_tls;
 pub mod sqs;
+pub mod web_tls;
 
 use std::time::Duration;
 
