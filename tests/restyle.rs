@@ -206,9 +206,12 @@ async fn a_derived_job_is_priced_and_limited_like_any_other() {
 /// without a job.
 #[tokio::test]
 async fn deleting_the_source_while_a_job_is_made_from_it() {
-    let (c, s, _) = user_with_upload(1, Some(json!({"create_error_rate": 1.0, "create_error_code": 429})), "astronaut.jpg").await;
+    // No upload of its own that no job uses: the sweep would remove it only later.
+    let c = client();
+    let s = sign_up(&c).await;
+    sim_rule(s.user_id(), json!({"create_error_rate": 1.0, "create_error_code": 429})).await;
     let photo = fixture("astronaut.jpg");
-    grant(s.user_id(), 20).await;
+    grant(s.user_id(), 21).await;
     let (mut made, mut refused) = (0, 0);
     for round in 0..6 {
         let upload_id = upload(&c, &s, photo.clone(), "image/jpeg").await;
