@@ -44,8 +44,13 @@ pub trait Scheduled: Send + Sync + 'static {
     fn run(&self, budget: Duration) -> impl Future<Output = Result<serde_json::Value, BoxError>> + Send;
 }
 
+/// A single-threaded runtime: a Lambda instance handles one event at a time,
+/// and its calls wait on the network together on one thread. A multi-thread
+/// runtime would start a worker per CPU at every cold start for nothing.
+/// CPU-heavy work (photo decoding) runs on tokio's blocking threads, which
+/// start only when used.
 fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 /// Runs the HTTP route `R` behind API Gateway.

@@ -2,6 +2,7 @@
 //! SQS, Secrets Manager) and the providers (KIE, RevenueCat), and the AWS
 //! SDK configuration they share.
 
+pub mod aws_https;
 pub mod dynamo;
 pub mod kie;
 pub mod lazy;
@@ -29,33 +30,19 @@ pub fn call_timeout() -> Duration {
     Duration::from_millis(ms.unwrap_or(5_000))
 }
 
+/// The time an AWS connection may take to open.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Limits for calls that may take `call` in all: a connection must open
-/// within 1 s, and each try answer within 2/5 of `call` (so a hung try
-/// leaves time for a retry).
+/// within [`CONNECT_TIMEOUT`], and each try answer within 2/5 of `call` (so
+/// a hung try leaves time for a retry).
 pub fn call_timeouts(call: Duration) -> TimeoutConfig {
-    TimeoutConfig::builder().connect_timeout(Duration::from_secs(1)).operation_attempt_timeout(call * 2 / 5).operation_timeout(call).build()
-}
-
-/// The roots every AWS service endpoint's certificate chains to (Amazon
-/// Trust Services), compiled in.
-const AWS_TRUST_ROOTS: &[u8] = include_bytes!("../../certs/amazon-trust-services.pem");
-
-/// The HTTPS client of every AWS client: rustls, trusting the Amazon Trust
-/// Services roots. Not the system's store: loading and parsing it (a bundle
-/// and a directory of ~150 certificates each) was most of a cold start's
-/// work. `AWS_TRUST_SYSTEM_ROOTS=true` adds it, for an endpoint behind a
-/// proxy that presents another chain.
-fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let system = crate::config::optional("AWS_TRUST_SYSTEM_ROOTS").is_some_and(|v| v == "true");
-    let trust = TrustStore::empty().with_native_roots(system).with_pem_certificate(AWS_TRUST_ROOTS);
-    let tls = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context of a trust store always builds");
-    aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls).build_https()
+    TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).operation_attempt_timeout(call * 2 / 5).operation_timeout(call).build()
 }
 
 /// The SDK configuration loader every function uses: the region,
 /// credentials and (on the local stack) `AWS_ENDPOINT_URL` from the
-/// environment, [`https_client`], the call limits of [`call_timeout`],
+/// environment, [`aws_https::https_client`], the call limits of [`call_timeout`],
 /// [`CALL_ATTEMPTS`] tries.
 ///
 /// Lambda gives a function its region and its role's credentials as
@@ -64,7 +51,7 @@ fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 /// cold start. Without credentials in the environment the default chain runs.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
+        .http_client(aws_https::https_client(CONNECT_TIMEOUT))
         .timeout_config(call_timeouts(call_timeout()))
         .retry_config(RetryConfig::standard().with_max_attempts(CALL_ATTEMPTS));
     if let Some(region) = crate::config::optional("AWS_REGION") {
