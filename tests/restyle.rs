@@ -241,3 +241,51 @@ async fn deleting_the_source_while_a_job_is_made_from_it() {
     assert_no_objects_soon(s.user_id(), 10).await;
     assert_eq!(credits(&c, &s).await, 21);
 }
+
+/// A user with one job made from an upload, whose upload has been moved
+/// into the job's own key; returns the job's id.
+async fn user_with_source(credits: i64) -> (reqwest::Client, Session, String) {
+    let (c, s, upload_id) = user_with_upload(credits, None, "astronaut.jpg").await;
+    let source = id(&job_of(&c, &s, &upload_id, "standard").await).to_string();
+    assert_no_uploads_left(s.user_id(), 10).await;
+    (c, s, source)
+}
+
+#[tokio::test]
+async fn a_derived_job_whose_transaction_keeps_failing_leaves_no_copy_and_charges_nothing() {
+    let (c, s, source) = user_with_source(4).await;
+    let before = credits(&c, &s).await;
+    // Every try of the derived job's transaction (the one naming its source) answers 500.
+    let rule = fault_rule(json!({
+        "service": "dynamodb", "operation": "TransactWriteItems", "match": ["source_job_id", source.clone()], "fault": "server_error", "times": 20,
+    }))
+    .await;
+    let resp = create_from_raw(&c, &s, &source, "standard", None).await;
+    assert_eq!(resp.status(), 503, "{:?}", resp.text().await);
+    assert!(fault_rule_state(rule).await["fired"].as_u64().unwrap() >= 3, "every try failed");
+    assert_eq!(credits(&c, &s).await, before, "nothing charged");
+    let listed: Value = c.get(stack().url("/v1/jobs")).bearer_auth(s.access()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["jobs"].as_array().unwrap().len(), 1, "only the source job");
+    // The copy made before the charge is removed by the request itself, not left to the lifecycle rule.
+    assert_no_uploads_left(s.user_id(), 5).await;
+    assert_invariant(s.user_id()).await;
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_a_derived_jobs_transaction_reads_as_the_job_it_created() {
+    let (c, s, source) = user_with_source(4).await;
+    let before = credits(&c, &s).await;
+    // The transaction commits; its answer never arrives; the SDK sends it again.
+    let rule = fault_rule(json!({
+        "service": "dynamodb", "operation": "TransactWriteItems", "match": ["source_job_id", source.clone()], "fault": "lost_response", "times": 1,
+    }))
+    .await;
+    let resp = create_from_raw(&c, &s, &source, "standard", None).await;
+    assert_eq!(resp.status(), 202, "{:?}", resp.text().await);
+    assert_eq!(fault_rule_state(rule).await["fired"], 1);
+    let job: Value = resp.json().await.unwrap();
+    assert_eq!(credits(&c, &s).await, before - 1, "charged once");
+    assert_eq!(dims(&input_photo(&c, &s, id(&job)).await), dims(&input_photo(&c, &s, &source).await), "the new job has the photo");
+    assert_no_uploads_left(s.user_id(), 10).await;
+    assert_invariant(s.user_id()).await;
+}
