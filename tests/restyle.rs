@@ -251,16 +251,23 @@ async fn user_with_source(credits: i64) -> (reqwest::Client, Session, String) {
     (c, s, source)
 }
 
+/// Puts `fault` on the next `times` tries of the transaction that creates a
+/// job from `source` (the only one naming it as a source), then asks for
+/// that job: the answer and the rule's id.
+async fn create_from_under_fault(c: &reqwest::Client, s: &Session, source: &str, fault: &str, times: u64) -> (reqwest::Response, u64) {
+    let rule = fault_rule(json!({
+        "service": "dynamodb", "operation": "TransactWriteItems", "match": ["source_job_id", source], "fault": fault, "times": times,
+    }))
+    .await;
+    (create_from_raw(c, s, source, "standard", None).await, rule)
+}
+
 #[tokio::test]
 async fn a_derived_job_whose_transaction_keeps_failing_leaves_no_copy_and_charges_nothing() {
     let (c, s, source) = user_with_source(4).await;
     let before = credits(&c, &s).await;
-    // Every try of the derived job's transaction (the one naming its source) answers 500.
-    let rule = fault_rule(json!({
-        "service": "dynamodb", "operation": "TransactWriteItems", "match": ["source_job_id", source.clone()], "fault": "server_error", "times": 20,
-    }))
-    .await;
-    let resp = create_from_raw(&c, &s, &source, "standard", None).await;
+    // Every try of the derived job's transaction answers 500.
+    let (resp, rule) = create_from_under_fault(&c, &s, &source, "server_error", 20).await;
     assert_eq!(resp.status(), 503, "{:?}", resp.text().await);
     assert!(fault_rule_state(rule).await["fired"].as_u64().unwrap() >= 3, "every try failed");
     assert_eq!(credits(&c, &s).await, before, "nothing charged");
@@ -276,11 +283,7 @@ async fn a_lost_answer_to_a_derived_jobs_transaction_reads_as_the_job_it_created
     let (c, s, source) = user_with_source(4).await;
     let before = credits(&c, &s).await;
     // The transaction commits; its answer never arrives; the SDK sends it again.
-    let rule = fault_rule(json!({
-        "service": "dynamodb", "operation": "TransactWriteItems", "match": ["source_job_id", source.clone()], "fault": "lost_response", "times": 1,
-    }))
-    .await;
-    let resp = create_from_raw(&c, &s, &source, "standard", None).await;
+    let (resp, rule) = create_from_under_fault(&c, &s, &source, "lost_response", 1).await;
     assert_eq!(resp.status(), 202, "{:?}", resp.text().await);
     assert_eq!(fault_rule_state(rule).await["fired"], 1);
     let job: Value = resp.json().await.unwrap();
