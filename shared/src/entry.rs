@@ -48,8 +48,11 @@ pub trait Scheduled: Send + Sync + 'static {
 /// and its calls wait on the network together on one thread. A multi-thread
 /// runtime would start a worker per CPU at every cold start for nothing.
 /// CPU-heavy work (photo decoding) runs on tokio's blocking threads, which
-/// start only when used.
+/// start only when used. Before it starts, while `main` is the only thread,
+/// the SDK is pointed at the one partition table it needs
+/// ([`crate::adapters::partitions`]).
 fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
+    crate::adapters::partitions::use_own_partition_only();
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 

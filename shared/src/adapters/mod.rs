@@ -6,6 +6,7 @@ pub mod aws_https;
 pub mod dynamo;
 pub mod kie;
 pub mod lazy;
+pub mod partitions;
 pub mod revenuecat;
 pub mod s3;
 pub mod secrets;
