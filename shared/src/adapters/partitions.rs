@@ -30,7 +30,7 @@ pub const AWS_PARTITION: &str = r#"{"partitions":[{"id":"aws","outputs":{"dnsSuf
 /// has a fourth part and does not match).
 pub fn in_aws_partition(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
-    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
     matches!(parts.as_slice(), [area, name, number]
         if ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].contains(area) && word(name) && digits(number))
