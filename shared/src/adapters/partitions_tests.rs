@@ -5,6 +5,7 @@
 
 use super::*;
 use futures_util::FutureExt;
+use std::path::Path;
 
 /// The `aws` partition's regions as the SDK lists them, and one it does not list yet.
 const REGIONS: [&str; 35] = [
@@ -148,6 +149,66 @@ fn the_cut_table_resolves_every_endpoint_as_the_full_one() {
     let china_full: Vec<String> = endpoints(CHINA).iter().map(|l| format!("{l:?}")).collect();
     assert!(china_full.iter().any(|l| l.contains("amazonaws.com.cn")));
     assert!(china_cut.iter().zip(&china_full).any(|(c, f)| c != f));
+}
+
+/// Run by [`a_cold_start_points_the_sdk_at_the_table_only_in_the_aws_partition`]
+/// in a child process: does what a cold start does and prints the variable.
+#[test]
+#[ignore = "run by a_cold_start_points_the_sdk_at_the_table_only_in_the_aws_partition in a child process"]
+fn child_starts_cold() {
+    use_own_partition_only();
+    match std::env::var(CUSTOM_PARTITION_VARIABLE) {
+        Ok(path) => println!("\nVARIABLE={path}"),
+        Err(_) => println!("\nVARIABLE unset"),
+    }
+}
+
+/// The variable after a cold start in `region` with `preset` already set
+/// and `tmp` as the temporary directory.
+fn after_cold_start(region: Option<&str>, preset: Option<&str>, tmp: &Path) -> Option<String> {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args(["adapters::partitions::tests::child_starts_cold", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("TMPDIR", tmp)
+        .env_remove("AWS_REGION")
+        .env_remove(CUSTOM_PARTITION_VARIABLE);
+    if let Some(region) = region {
+        child.env("AWS_REGION", region);
+    }
+    if let Some(preset) = preset {
+        child.env(CUSTOM_PARTITION_VARIABLE, preset);
+    }
+    let out = child.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("VARIABLE")).expect("the child prints the variable");
+    line.strip_prefix("VARIABLE=").map(str::to_string)
+}
+
+#[test]
+fn a_cold_start_points_the_sdk_at_the_table_only_in_the_aws_partition() {
+    let tmp = std::env::temp_dir().join(format!("partitions-cold-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let table = table_path(&tmp);
+
+    assert_eq!(after_cold_start(Some("cn-north-1"), None, &tmp), None, "China keeps the full table");
+    assert_eq!(after_cold_start(Some("us-gov-west-1"), None, &tmp), None, "GovCloud keeps the full table");
+    assert_eq!(after_cold_start(None, None, &tmp), None, "no region, no change");
+    assert!(!table.exists(), "nothing is written outside the aws partition");
+
+    assert_eq!(
+        after_cold_start(Some("eu-west-1"), Some("/opt/own-partitions.json"), &tmp).as_deref(),
+        Some("/opt/own-partitions.json"),
+        "a table set by the operator is kept"
+    );
+    assert!(!table.exists());
+
+    assert_eq!(after_cold_start(Some("eu-west-1"), None, &tmp), Some(table.display().to_string()));
+    assert_eq!(std::fs::read_to_string(&table).unwrap(), AWS_PARTITION);
+
+    let unwritable = tmp.join("missing-directory");
+    assert_eq!(after_cold_start(Some("eu-west-1"), None, &unwritable), None, "a table that cannot be written is not named");
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 #[test]
