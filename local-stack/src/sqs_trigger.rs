@@ -42,7 +42,8 @@ pub struct Trigger {
 const IDLE_PAUSE_FIRST: Duration = Duration::from_millis(200);
 
 /// The longest pause of an idle poller. Five pollers a queue at this pause
-/// still pick a new message up within about a third of a second; at a fixed
+/// still pick a new message up within about a third of a second on average
+/// (1.6 s at worst, when their pauses line up); at a fixed
 /// 200 ms, three idle queues took 75 of the emulator's requests a second,
 /// more than it serves under the tests' load.
 const IDLE_PAUSE_MAX: Duration = Duration::from_millis(1600);
