@@ -1,8 +1,9 @@
 //! One run of a bootstrap: spawned as Lambda starts it (a clean environment,
 //! `AWS_LAMBDA_RUNTIME_API` naming a stand-in of its own), timed from the
 //! spawn to its first `GET /next` (init), then given the same event `1 +
-//! warm` times, one after the other; its peak resident memory is read before
-//! it is killed.
+//! warm` times, one after the other; its page faults are read when it asks
+//! for its first event (it waits for the answer, so the count holds still),
+//! its peak resident memory before it is killed.
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,8 @@ pub struct RunResult {
     pub first: Duration,
     /// The same for each further event.
     pub warm: Vec<Duration>,
+    /// Page faults (minor and major) from spawn to the first `GET /next`.
+    pub init_faults: Option<u64>,
     /// `VmHWM` after the last answer, in KiB.
     pub peak_rss_kib: Option<u64>,
     /// The first answer.
@@ -90,6 +93,7 @@ async fn drive(api: &mut RuntimeApi, child: &mut Child, spawned: Instant, target
         }
     };
     let init = ready.saturating_duration_since(spawned);
+    let init_faults = child.id().and_then(page_faults);
     let mut latencies = Vec::with_capacity(warm + 1);
     let mut answers = Vec::with_capacity(warm + 1);
     let mut first_answer = Bytes::new();
@@ -106,7 +110,17 @@ async fn drive(api: &mut RuntimeApi, child: &mut Child, spawned: Instant, target
     }
     let peak_rss_kib = child.id().and_then(peak_rss_kib);
     let first = latencies.remove(0);
-    Ok(RunResult { init, first, warm: latencies, peak_rss_kib, first_answer, answers, phases: [spawned, ready, answered[0], answered[1]], connections: [0; 3] })
+    Ok(RunResult {
+        init,
+        init_faults,
+        first,
+        warm: latencies,
+        peak_rss_kib,
+        first_answer,
+        answers,
+        phases: [spawned, ready, answered[0], answered[1]],
+        connections: [0; 3],
+    })
 }
 
 /// One invocation: its latency, answer, whether it failed, and when it answered.
@@ -148,6 +162,20 @@ pub fn summarise(body: &[u8], failed: bool) -> String {
     }
 }
 
+/// The page faults the process has taken (`minflt + majflt` in
+/// `/proc/<pid>/stat`), counted after the command name, which may hold spaces.
+fn page_faults(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    faults_in_stat(&stat)
+}
+
+fn faults_in_stat(stat: &str) -> Option<u64> {
+    // Fields from the third (state) on; minflt is the 10th, majflt the 12th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some(field(10)? + field(12)?)
+}
+
 /// The process's peak resident set (`VmHWM`), in KiB.
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -157,7 +185,14 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::summarise;
+    use super::{faults_in_stat, summarise};
+
+    #[test]
+    fn page_faults_are_read_past_a_command_name_with_spaces() {
+        let stat = "4242 (a b) c) S 1 4242 4242 0 -1 4194560 211 0 3 0 12 4 0 0 20 0 1 0 100 1000 50";
+        assert_eq!(faults_in_stat(stat), Some(214));
+        assert_eq!(faults_in_stat("4242 (short"), None);
+    }
 
     #[test]
     fn answers_in_short() {
