@@ -1,11 +1,13 @@
 //! `POST /v1/credits/sync` when RevenueCat fails: 503 with `Retry-After`,
-//! nothing written, and the next sync grants. Its own test binary, because
-//! the failures it queues at the simulator apply to whichever call comes next.
+//! nothing written, and the next sync grants. The failures queued at the
+//! simulator name the test's customer, so no other call can take them.
 
 use integration_tests::*;
 use serde_json::{Value, json};
 
-async fn fail_next(entry: Value) {
+/// Queues one failure for the next REST call on `app_user_id`'s customer.
+async fn fail_next(app_user_id: &str, mut entry: Value) {
+    entry["app_user_id"] = json!(app_user_id);
     revenuecat_sim("POST", "/_sim/failures", json!({"rest": [entry]})).await;
 }
 
@@ -15,12 +17,12 @@ async fn revenuecat_down_or_limiting_is_503_with_retry_after_and_nothing_changes
     let s = sign_up(&c).await;
     buy(s.user_id(), "credits_10", 0).await;
 
-    fail_next(json!({"status": 429, "retry_after": 7})).await;
+    fail_next(s.user_id(), json!({"status": 429, "retry_after": 7})).await;
     let resp = sync_raw(&c, &s).await;
     assert_eq!(resp.headers()["retry-after"], "7", "RevenueCat's own wait is passed on");
     assert_error(resp, 503, "unavailable").await;
 
-    fail_next(json!({"status": 502})).await;
+    fail_next(s.user_id(), json!({"status": 502})).await;
     let resp = sync_raw(&c, &s).await;
     assert!(resp.headers().contains_key("retry-after"));
     assert_error(resp, 503, "unavailable").await;

@@ -44,9 +44,11 @@
 //!   answer at once and deliver in a task.
 //! - `GET /_sim/deliveries`: every delivery made (see [`Delivery`]).
 //! - `POST /_sim/failures` `{"rest": [{"status"?: 400–599, "retry_after"?: s, "stall_ms"?: ms,
-//!   "times"?: n}, …], "stall_ms"?: ms}` queues answers for the next REST calls (a 429 carries
-//!   `Retry-After`, 1 unless given; an entry with only `stall_ms` delays then answers normally)
-//!   and sets a stall applied to every REST call; `GET` shows them, `DELETE` clears both.
+//!   "times"?: n, "app_user_id"?: id}, …], "stall_ms"?: ms}` queues answers for the next REST
+//!   calls (a 429 carries `Retry-After`, 1 unless given; an entry with only `stall_ms` delays
+//!   then answers normally; one with `app_user_id` waits for a call on that customer, so work
+//!   for other customers cannot take it) and sets a stall applied to every REST call; `GET`
+//!   shows them, `DELETE` clears both.
 //! - `GET /_sim/deleted`, `GET /_sim/customers`, `GET /_sim/requests`: deleted app_user_ids,
 //!   existing customers, REST calls received (`method`, `path`, `app_user_id`, `status`, `at_ms`).
 //! - `POST /_sim/reset`: forgets everything.

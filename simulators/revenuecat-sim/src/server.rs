@@ -66,7 +66,7 @@ async fn rest_call(sim: &Simulator, method: &Method, headers: &http::HeaderMap, 
     if !sim_http::bearer_authorized(&sim.config.api_key, headers) {
         return reply::unauthorized();
     }
-    let (failure, standing_stall) = sim.state().next_failure();
+    let (failure, standing_stall) = sim.state().next_failure(app_user_id.as_ref().and_then(|id| id.as_deref()));
     let stall = standing_stall + failure.as_ref().map_or(0, |f| f.stall_ms);
     if stall > 0 {
         tokio::time::sleep(Duration::from_millis(stall)).await;

@@ -21,6 +21,9 @@ pub(crate) struct Failure {
     pub retry_after: Option<u64>,
     /// How long to wait before answering.
     pub stall_ms: u64,
+    /// Only a REST call on this customer takes it; `None`: whichever REST call comes next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_user_id: Option<String>,
 }
 
 /// One REST call received, as `GET /_sim/requests` lists it.
@@ -79,9 +82,11 @@ impl State {
         *first_seen = (*first_seen).min(at_ms);
     }
 
-    /// Takes the failure for the next REST call (if any) and the standing stall.
-    pub fn next_failure(&mut self) -> (Option<Failure>, u64) {
-        (self.failures.pop_front(), self.stall_ms)
+    /// Takes the first queued failure meant for a REST call on `app_user_id` (one that names
+    /// this customer or none), if any, and the standing stall.
+    pub fn next_failure(&mut self, app_user_id: Option<&str>) -> (Option<Failure>, u64) {
+        let position = self.failures.iter().position(|f| f.app_user_id.is_none() || f.app_user_id.as_deref() == app_user_id);
+        (position.and_then(|i| self.failures.remove(i)), self.stall_ms)
     }
 
     /// The control API's view of the queued failures.
@@ -90,7 +95,8 @@ impl State {
     }
 }
 
-/// Parses `{"rest": [{"status"?, "retry_after"?, "stall_ms"?, "times"?}, …], "stall_ms"?}`
+/// Parses `{"rest": [{"status"?, "retry_after"?, "stall_ms"?, "times"?, "app_user_id"?}, …],
+/// "stall_ms"?}`
 /// into the failures to queue and the new standing stall (`None` leaves it unchanged).
 pub(crate) fn parse_failures(spec: &Value) -> Result<(Vec<Failure>, Option<u64>), SimError> {
     let obj = spec.as_object().ok_or_else(|| SimError::BadRequest("the body must be a JSON object".into()))?;
@@ -126,7 +132,12 @@ pub(crate) fn parse_failures(spec: &Value) -> Result<(Vec<Failure>, Option<u64>)
         if times == 0 || times + out.len() as u64 > MAX_QUEUED {
             return Err(bad(&format!("times must be 1 to {MAX_QUEUED} in all")));
         }
-        let failure = Failure { status, retry_after: number("retry_after")?, stall_ms };
+        let app_user_id = match entry.get("app_user_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
+            Some(_) => return Err(bad("app_user_id must be a non-empty string")),
+        };
+        let failure = Failure { status, retry_after: number("retry_after")?, stall_ms, app_user_id };
         out.extend(std::iter::repeat_n(failure, times as usize));
     }
     Ok((out, stall))
@@ -156,8 +167,25 @@ mod tests {
             json!({"rest": [{"status": "429"}]}),
             json!({"rest": [{"status": 500, "times": 0}]}),
             json!({"stall_ms": -1}),
+            json!({"rest": [{"status": 500, "app_user_id": 7}]}),
+            json!({"rest": [{"status": 500, "app_user_id": ""}]}),
         ] {
             assert!(parse_failures(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_failure_that_names_a_customer_waits_for_a_call_on_that_customer() {
+        let (queued, _) = parse_failures(&json!({"rest": [
+            {"status": 404, "app_user_id": "alice"}, {"status": 503}]}))
+        .expect("valid");
+        let mut state = State { failures: queued.into(), ..State::default() };
+        let (taken, _) = state.next_failure(Some("bob"));
+        assert_eq!(taken.map(|f| f.status), Some(Some(503)), "bob skips alice's failure and takes the open one");
+        assert_eq!(state.next_failure(None).0, None, "a call on no customer cannot take alice's");
+        assert_eq!(state.next_failure(Some("bob")).0, None);
+        let (taken, _) = state.next_failure(Some("alice"));
+        assert_eq!(taken.map(|f| f.status), Some(Some(404)));
+        assert!(state.failures.is_empty());
     }
 }
