@@ -1,5 +1,5 @@
-//! The build script every function crate (and `bench-cold`, for its empty
-//! function) names: links the bootstrap as a position-dependent executable,
+//! The build script every function crate (and `hello-lambda`, the empty
+//! function of `bin/bench-cold`) names: links the bootstrap as a position-dependent executable,
 //! and in release builds gathers the code its init runs in one place.
 //!
 //! A PIE bootstrap makes the dynamic loader apply ~20,000 relocations at
@@ -24,7 +24,7 @@
 //! build scripts, built for the same machine, must stay shared objects.
 fn main() {
     println!("cargo:rustc-link-arg-bins=-no-pie");
-    // The functions' crates and bench-cold sit at different depths below the
+    // The functions' crates and hello-lambda sit at different depths below the
     // workspace root, whose functions/ holds the script.
     let manifest = std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let Some(script) = manifest.ancestors().map(|dir| dir.join("functions/cold-start.ld")).find(|path| path.is_file()) else {

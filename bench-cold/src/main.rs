@@ -6,7 +6,8 @@
 //! settings and secrets as environment variables (so init makes no network
 //! call) and the AWS endpoint pointed at the emulator. Per function it prints
 //! the bootstrap's size and its zip's, init (spawn → first `GET /next`: best
-//! and median, and the best's ratio to the empty function's), the first
+//! and median, and the best's ratio to the empty function's, run once with
+//! each of the function's runs so both are timed in the same minutes), the first
 //! invocation (its event handed out → its answer, median), warm invocations
 //! (`--warm` more per run, p50 and p99 over all runs), the peak resident
 //! memory (`VmHWM`, median) and what the invocations answered.
@@ -24,8 +25,9 @@ mod connections;
 mod run;
 mod runtime_api;
 mod setup;
+mod table;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -34,11 +36,9 @@ use hyper::body::Bytes;
 use local_stack::template::Template;
 use shared::error::BoxError;
 
-use crate::run::{RunResult, Target};
+use crate::run::Target;
 use crate::setup::{Secrets, Tokens};
-
-/// The empty function's name in the table.
-const HELLO: &str = "hello-lambda";
+use crate::table::{HELLO, Row, ms, render};
 
 struct Args {
     runs: usize,
@@ -134,149 +134,9 @@ fn links(path: &Path) -> String {
     if found.is_empty() { "–".into() } else { found.join(" ") }
 }
 
-/// One function's runs.
-struct Row {
-    name: String,
-    /// What it carries ([`links`]).
-    links: String,
-    bootstrap_bytes: Option<u64>,
-    zip_bytes: Option<u64>,
-    runs: Vec<RunResult>,
-    failure: Option<String>,
-}
-
-/// The median (the lower middle of an even count).
-fn median<T: Ord + Copy>(v: &[T]) -> Option<T> {
-    percentile(v, 50)
-}
-
-/// The `p`th percentile, nearest rank.
-fn percentile<T: Ord + Copy>(v: &[T], p: usize) -> Option<T> {
-    let mut v = v.to_vec();
-    v.sort_unstable();
-    let rank = (v.len() * p).div_ceil(100).max(1);
-    v.get(rank - 1).copied()
-}
-
-fn ms(d: Option<Duration>) -> String {
-    match d {
-        Some(d) if d.as_secs_f64() < 0.01 => format!("{:.2}", d.as_secs_f64() * 1e3),
-        Some(d) => format!("{:.1}", d.as_secs_f64() * 1e3),
-        None => "–".into(),
-    }
-}
-
-fn mb(bytes: Option<u64>) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    bytes.map_or_else(|| "–".into(), |b| format!("{:.2}", b as f64 / 1e6))
-}
-
-/// `201` when every answer was 201, else each answer with its count, most first.
-fn tally<'a>(answers: impl Iterator<Item = &'a String>) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for a in answers {
-        *counts.entry(a.as_str()).or_default() += 1;
-    }
-    if counts.len() <= 1 {
-        return counts.keys().next().map_or_else(|| "–".into(), |a| (*a).to_string());
-    }
-    let mut counts: Vec<_> = counts.into_iter().collect();
-    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    counts.iter().map(|(a, n)| format!("{a}×{n}")).collect::<Vec<_>>().join(" ")
-}
-
-impl Row {
-    fn init_best(&self) -> Option<Duration> {
-        self.runs.iter().map(|r| r.init).min()
-    }
-
-    fn cells(&self, hello_best: Option<Duration>) -> Vec<String> {
-        let inits: Vec<_> = self.runs.iter().map(|r| r.init).collect();
-        let firsts: Vec<_> = self.runs.iter().map(|r| r.first).collect();
-        let warm: Vec<_> = self.runs.iter().flat_map(|r| r.warm.iter().copied()).collect();
-        let rss: Vec<u64> = self.runs.iter().filter_map(|r| r.peak_rss_kib).collect();
-        let faults: Vec<u64> = self.runs.iter().filter_map(|r| r.init_faults).collect();
-        let ratio = match (self.init_best(), hello_best) {
-            (Some(a), Some(b)) if !b.is_zero() => format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()),
-            _ => "–".into(),
-        };
-        #[allow(clippy::cast_precision_loss)]
-        let rss = median(&rss).map_or_else(|| "–".into(), |kib| format!("{:.1}", kib as f64 / 1024.0));
-        let answers = if self.runs.is_empty() {
-            "–".into()
-        } else {
-            let first = tally(self.runs.iter().filter_map(|r| r.answers.first()));
-            let warm = tally(self.runs.iter().flat_map(|r| r.answers.iter().skip(1)));
-            format!("{first}; {warm}")
-        };
-        let conns = |phase: fn(&RunResult) -> usize| median(&self.runs.iter().map(phase).collect::<Vec<_>>()).map_or_else(|| "–".into(), |n| n.to_string());
-        let mut cells = vec![
-            self.name.clone(),
-            self.links.clone(),
-            mb(self.bootstrap_bytes),
-            mb(self.zip_bytes),
-            ms(self.init_best()),
-            ms(median(&inits)),
-            ratio,
-            median(&faults).map_or_else(|| "–".into(), |n| n.to_string()),
-            ms(median(&firsts)),
-            ms(percentile(&warm, 50)),
-            ms(percentile(&warm, 99)),
-            rss,
-            format!("{}; {}; {}", conns(|r| r.connections[0]), conns(|r| r.connections[1]), conns(|r| r.connections[2])),
-            answers,
-        ];
-        if let Some(failure) = &self.failure {
-            let last = cells.len() - 1;
-            cells[last] = format!("FAILED after {} run(s): {}", self.runs.len(), failure.replace('|', "/").replace('\n', " "));
-        }
-        cells
-    }
-}
-
-const HEADER: [&str; 14] = [
-    "function",
-    "links",
-    "bootstrap MB",
-    "zip MB",
-    "init best ms",
-    "init median ms",
-    "init ×hello",
-    "init faults",
-    "1st invoke ms",
-    "warm p50 ms",
-    "warm p99 ms",
-    "peak RSS MiB",
-    "AWS conns (init; 1st; warm)",
-    "answers (1st; warm)",
-];
-
-fn render(rows: &[Row]) -> String {
-    let hello_best = rows.iter().find(|r| r.name == HELLO).and_then(Row::init_best);
-    let table: Vec<Vec<String>> = std::iter::once(HEADER.iter().map(|h| (*h).to_string()).collect()).chain(rows.iter().map(|r| r.cells(hello_best))).collect();
-    let widths: Vec<usize> = (0..HEADER.len()).map(|c| table.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
-    let line = |row: &[String]| {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| {
-                let pad = widths[c] - cell.chars().count();
-                // Names and answers to the left, numbers to the right.
-                if c <= 1 || c == HEADER.len() - 1 { format!("{cell}{}", " ".repeat(pad)) } else { format!("{}{cell}", " ".repeat(pad)) }
-            })
-            .collect();
-        format!("| {} |\n", cells.join(" | "))
-    };
-    let mut out = line(&table[0]);
-    // Markdown's alignment row: `---:` right-aligns a column.
-    let rule: Vec<String> =
-        widths.iter().enumerate().map(|(c, w)| if c <= 1 || c == HEADER.len() - 1 { "-".repeat(w + 2) } else { format!("{}:", "-".repeat(w + 1)) }).collect();
-    out.push_str(&format!("|{}|\n", rule.join("|")));
-    for row in &table[1..] {
-        out.push_str(&line(row));
-    }
-    out
-}
+/// The pause before each measured start, so that it does not begin while the
+/// machine still settles the run before it.
+const SETTLE: Duration = Duration::from_millis(50);
 
 struct Bench {
     args: Args,
@@ -324,9 +184,10 @@ impl Bench {
         Ok(())
     }
 
-    /// Runs `path` `--runs` times with `event`, signed afresh for each run.
+    /// Runs `path` `--runs` times with `event`, signed afresh for each run, and
+    /// with each run the empty function once, when `beside` is true.
     /// `DELETE /v1/me` deletes its user: each of its runs gets a user of its own.
-    async fn measure(&self, name: &str, path: &Path, event: &serde_json::Value, scratch: &Path) -> Row {
+    async fn measure(&self, name: &str, path: &Path, event: &serde_json::Value, scratch: &Path, beside: bool) -> Row {
         let target = self.target(name, path);
         let log = self.args.logs.join(format!("{name}.log"));
         let _ = std::fs::remove_file(&log);
@@ -336,11 +197,30 @@ impl Bench {
             bootstrap_bytes: std::fs::metadata(path).ok().map(|m| m.len()),
             zip_bytes: zip_size(name, path, scratch),
             runs: Vec::new(),
+            beside: Vec::new(),
             failure: None,
+        };
+        let hello = self.target(HELLO, &self.args.hello);
+        let hello_log = self.args.logs.join(format!("{HELLO}-beside-{name}.log"));
+        let hello_event = Bytes::from(serde_json::json!({ "hello": "world" }).to_string());
+        // The empty function runs before the function in every other pair (f h, h f, f h, …):
+        // each of the two then follows each of them as often, so neither inherits the other's
+        // aftermath (the emulator still busy, the killed process's memory being freed) more.
+        let run_hello = async |row: &mut Row| {
+            tokio::time::sleep(SETTLE).await;
+            match run::run_once(&hello, &hello_event, 0, &hello_log).await {
+                Ok(result) => row.beside.push(result.init),
+                Err(e) => row.failure = Some(format!("{HELLO} beside it: {e}")),
+            }
         };
         for i in 0..self.args.runs {
             let own_user = if name == "delete-me" { self.sign_up().await.ok() } else { None };
             let event = Bytes::from(own_user.as_ref().unwrap_or(&self.tokens).sign(event).to_string());
+            let hello_first = beside && i % 2 == 1;
+            if hello_first {
+                run_hello(&mut row).await;
+            }
+            tokio::time::sleep(SETTLE).await;
             match run::run_once(&target, &event, self.args.warm, &log).await {
                 Ok(mut result) => {
                     let [spawned, ready, first, last] = result.phases;
@@ -353,8 +233,13 @@ impl Bench {
                 Err(e) => {
                     eprintln!("\n== {name}: run {} failed: {e} (its output: {})", i + 1, log.display());
                     row.failure = Some(e.to_string());
-                    break;
                 }
+            }
+            if beside && !hello_first && row.failure.is_none() {
+                run_hello(&mut row).await;
+            }
+            if row.failure.is_some() {
+                break;
             }
         }
         eprintln!();
@@ -373,9 +258,10 @@ impl Bench {
 }
 
 /// Measures every bootstrap, the empty function first and again last, and
-/// prints the table. The empty function's row pools both: the machine's
-/// speed drifts over a run of many minutes, and the unit of `init ×hello`
-/// should be the empty function's best, not its luck in one spell.
+/// prints the table. The machine's speed drifts over a run of many minutes:
+/// the empty function's row pools its runs first and last, and each
+/// function's `init ×hello` is taken against the empty function's runs
+/// interleaved with its own, not against its luck in another spell.
 async fn bench_all(args: Args) -> Result<(), BoxError> {
     std::fs::create_dir_all(&args.logs)?;
     let template = Template::load(&args.template)?;
@@ -406,13 +292,13 @@ async fn bench_all(args: Args) -> Result<(), BoxError> {
     let hello_event = serde_json::json!({ "hello": "world" });
     let hello = bench.args.hello.clone();
     bench.fresh_state().await.map_err(|e| format!("setting up the emulator: {e}"))?;
-    rows.push(bench.measure(HELLO, &hello, &hello_event, &scratch).await);
+    rows.push(bench.measure(HELLO, &hello, &hello_event, &scratch, false).await);
     for (name, path, event) in &functions {
         bench.fresh_state().await.map_err(|e| format!("resetting the emulator before {name}: {e}"))?;
-        rows.push(bench.measure(name, path, event, &scratch).await);
+        rows.push(bench.measure(name, path, event, &scratch, true).await);
     }
     bench.fresh_state().await.map_err(|e| format!("resetting the emulator before {HELLO}: {e}"))?;
-    let again = bench.measure(HELLO, &hello, &hello_event, &scratch).await;
+    let again = bench.measure(HELLO, &hello, &hello_event, &scratch, false).await;
     rows[0].runs.extend(again.runs);
     rows[0].failure = rows[0].failure.take().or(again.failure);
     let _ = std::fs::remove_dir_all(&scratch);
@@ -468,20 +354,6 @@ async fn main() -> Result<(), BoxError> {
 mod tests {
     use super::*;
 
-    fn millis(v: &[u64]) -> Vec<Duration> {
-        v.iter().copied().map(Duration::from_millis).collect()
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let v = millis(&[5, 1, 4, 2, 3]);
-        assert_eq!(median(&v), Some(Duration::from_millis(3)));
-        assert_eq!(percentile(&v, 99), Some(Duration::from_millis(5)));
-        assert_eq!(median(&millis(&[1, 2, 3, 4])), Some(Duration::from_millis(2)));
-        assert_eq!(percentile(&(1..=100).collect::<Vec<u64>>(), 99), Some(99));
-        assert_eq!(median::<u64>(&[]), None);
-    }
-
     #[test]
     fn a_sam_build_bootstrap_is_named_after_its_binary() {
         let binaries = setup::binaries_by_logical_id(Path::new("../template.yaml")).unwrap();
@@ -500,45 +372,6 @@ mod tests {
         std::fs::write(&file, b"nothing of the kind").unwrap();
         assert_eq!(links(&file), "–");
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn answers_are_tallied() {
-        let same = ["201".to_string(), "201".to_string()];
-        assert_eq!(tally(same.iter()), "201");
-        let mixed = ["401".to_string(), "202".to_string(), "401".to_string()];
-        assert_eq!(tally(mixed.iter()), "401×2 202×1");
-        assert_eq!(tally(std::iter::empty()), "–");
-    }
-
-    #[test]
-    fn the_table_is_markdown_with_the_empty_function_as_the_unit() {
-        let run = |init_ms| RunResult {
-            init: Duration::from_millis(init_ms),
-            init_faults: Some(211),
-            first: Duration::from_millis(3),
-            warm: millis(&[1, 1, 2]),
-            peak_rss_kib: Some(10_240),
-            first_answer: Bytes::new(),
-            answers: vec!["200".into(); 4],
-            phases: [std::time::Instant::now(); 4],
-            connections: [1, 0, 0],
-        };
-        let row = |name: &str, init_ms| Row {
-            name: name.into(),
-            links: "S3".into(),
-            bootstrap_bytes: Some(2_500_000),
-            zip_bytes: None,
-            runs: vec![run(init_ms)],
-            failure: None,
-        };
-        let table = render(&[row(HELLO, 2), row("get-me", 5)]);
-        let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 4);
-        assert!(lines[1].starts_with("|---") && lines[1].contains(":|"), "{}", lines[1]);
-        assert!(lines.iter().all(|l| l.chars().count() == lines[0].chars().count()));
-        assert!(lines[3].contains(" 2.50 ") && lines[3].contains(" 10.0 ") && lines[3].contains("200; 200") && lines[3].contains(" 1; 0; 0 "), "{}", lines[3]);
-        assert!(lines[3].contains(" 5.00 ") && lines[3].contains(" 2.50 |") && lines[3].contains(" 211 |"), "{}", lines[3]);
     }
 
     #[test]
